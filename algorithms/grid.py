@@ -1,0 +1,161 @@
+"""Analysis grids: window reads with GDAL warp (never a whole scene), rasterise, polygonise."""
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from osgeo import gdal, ogr, osr
+
+from . import GlasarError
+from .lake_geometry import srs_from_wkt
+
+gdal.UseExceptions()
+
+RESAMPLING = {"nearest": "near", "bilinear": "bilinear", "cubic": "cubic", "average": "average"}
+
+
+@dataclass(frozen=True)
+class Grid:
+    """A north-up raster grid: CRS (WKT), origin, square pixel size and shape (rows, cols)."""
+
+    srs_wkt: str
+    x0: float
+    y0: float
+    res: float
+    rows: int
+    cols: int
+
+    @property
+    def geotransform(self):
+        return (self.x0, self.res, 0.0, self.y0, 0.0, -self.res)
+
+    @property
+    def bounds(self):
+        return self.x0, self.y0 - self.rows * self.res, self.x0 + self.cols * self.res, self.y0
+
+    @property
+    def shape(self):
+        return self.rows, self.cols
+
+    def xy(self):
+        """Pixel-centre coordinates (x of each column, y of each row)."""
+        xs = self.x0 + (np.arange(self.cols) + 0.5) * self.res
+        ys = self.y0 - (np.arange(self.rows) + 0.5) * self.res
+        return xs, ys
+
+
+def make_grid(bounds, srs_wkt, res, align_x=None, align_y=None):
+    """Grid covering bounds (xmin, ymin, xmax, ymax) at res, snapped to an existing pixel
+    lattice (align_x, align_y) when given so that no resampling shift is introduced."""
+    xmin, ymin, xmax, ymax = bounds
+    if not (res > 0) or xmax <= xmin or ymax <= ymin:
+        raise GlasarError("empty analysis window")
+    ax = 0.0 if align_x is None else align_x
+    ay = 0.0 if align_y is None else align_y
+    x0 = ax + math.floor((xmin - ax) / res) * res
+    y0 = ay + math.ceil((ymax - ay) / res) * res
+    cols = int(math.ceil((xmax - x0) / res - 1e-9))
+    rows = int(math.ceil((y0 - ymin) / res - 1e-9))
+    return Grid(srs_wkt, x0, y0, float(res), rows, cols)
+
+
+def warp_band(path, band, grid, resampling="bilinear", src_nodata=None):
+    """Read one band onto grid as float32 with NaN for nodata and for area outside the raster.
+
+    Only the window is read: GDAL warps the overlapping source blocks into memory.
+    """
+    try:
+        src = gdal.Open(str(path))
+    except RuntimeError as exc:
+        raise GlasarError(f"cannot open raster {path}: {exc}") from None
+    if src_nodata is None:
+        src_nodata = src.GetRasterBand(band).GetNoDataValue()
+    if src.RasterCount > 1:
+        # GDAL < 3.7 warps have no band selection: a one-band virtual view reads nothing extra.
+        src = gdal.Translate("", src, format="VRT", bandList=[band])
+        band = 1
+    opts = gdal.WarpOptions(
+        format="MEM", outputBounds=grid.bounds, width=grid.cols, height=grid.rows,
+        dstSRS=grid.srs_wkt, resampleAlg=RESAMPLING[resampling], outputType=gdal.GDT_Float32,
+        srcNodata=src_nodata, dstNodata=float("nan"),
+        multithread=False, warpOptions=["INIT_DEST=NO_DATA"],
+    )
+    try:
+        out = gdal.Warp("", src, options=opts)
+    except RuntimeError as exc:
+        raise GlasarError(f"GDAL could not read a window of {path}: {exc}") from None
+    arr = out.GetRasterBand(1).ReadAsArray().astype(np.float32)
+    if src_nodata is not None and np.isfinite(src_nodata):
+        arr[arr == src_nodata] = np.nan
+    arr[~np.isfinite(arr)] = np.nan
+    return arr
+
+
+def raster_footprint(path, dst_srs):
+    """Bounding polygon of a raster's extent in dst_srs (densified edges)."""
+    ds = gdal.Open(str(path))
+    gt = ds.GetGeoTransform()
+    nx, ny = ds.RasterXSize, ds.RasterYSize
+    ring = ogr.Geometry(ogr.wkbLinearRing)
+    steps = 16
+    pts = []
+    for i in range(steps):
+        pts.append((i / steps * nx, 0))
+    for i in range(steps):
+        pts.append((nx, i / steps * ny))
+    for i in range(steps):
+        pts.append((nx - i / steps * nx, ny))
+    for i in range(steps):
+        pts.append((0, ny - i / steps * ny))
+    pts.append(pts[0])
+    for px, py in pts:
+        ring.AddPoint_2D(gt[0] + px * gt[1] + py * gt[2], gt[3] + px * gt[4] + py * gt[5])
+    poly = ogr.Geometry(ogr.wkbPolygon)
+    poly.AddGeometry(ring)
+    src = srs_from_wkt(ds.GetProjection())
+    if not src.IsSame(dst_srs):
+        poly.Transform(osr.CoordinateTransformation(src, dst_srs))
+    return poly
+
+
+def _mem_raster(grid, dtype=gdal.GDT_Byte):
+    ds = gdal.GetDriverByName("MEM").Create("", grid.cols, grid.rows, 1, dtype)
+    ds.SetGeoTransform(grid.geotransform)
+    ds.SetProjection(grid.srs_wkt)
+    return ds
+
+
+def rasterize(geom, grid, all_touched=False):
+    """Boolean mask of the pixels whose centre lies in geom (geometry in the grid CRS)."""
+    ds = _mem_raster(grid)
+    mem = ogr.GetDriverByName("Memory").CreateDataSource("")
+    layer = mem.CreateLayer("g", srs_from_wkt(grid.srs_wkt))
+    feat = ogr.Feature(layer.GetLayerDefn())
+    feat.SetGeometry(geom)
+    layer.CreateFeature(feat)
+    opts = ["ALL_TOUCHED=TRUE"] if all_touched else []
+    gdal.RasterizeLayer(ds, [1], layer, burn_values=[1], options=opts)
+    return ds.GetRasterBand(1).ReadAsArray().astype(bool)
+
+
+def polygonize(mask, grid):
+    """Dissolved (multi)polygon of the True pixels of mask, in the grid CRS (None if empty)."""
+    if not mask.any():
+        return None
+    ds = _mem_raster(grid)
+    band = ds.GetRasterBand(1)
+    band.WriteArray(mask.astype(np.uint8))
+    mem = ogr.GetDriverByName("Memory").CreateDataSource("")
+    layer = mem.CreateLayer("p", srs_from_wkt(grid.srs_wkt), ogr.wkbPolygon)
+    layer.CreateField(ogr.FieldDefn("v", ogr.OFTInteger))
+    gdal.Polygonize(band, band, layer, 0, ["8CONNECTED=8"])
+    out = ogr.Geometry(ogr.wkbMultiPolygon)
+    for feat in layer:
+        g = feat.GetGeometryRef()
+        out.AddGeometry(g)
+    # Parts from one Polygonize never overlap: UnionCascaded dissolves shared edges.
+    dissolved = out.UnionCascaded()
+    if ogr.GT_Flatten(dissolved.GetGeometryType()) == ogr.wkbPolygon:
+        mp = ogr.Geometry(ogr.wkbMultiPolygon)
+        mp.AddGeometry(dissolved)
+        dissolved = mp
+    return dissolved

@@ -1,0 +1,1 @@
+"""QGIS Processing glue for GLaSAR: the provider and one module per algorithm."""

@@ -1,0 +1,42 @@
+"""The GLaSAR Processing provider (id ``glasar``)."""
+import os
+
+from qgis.core import QgsProcessingProvider
+from qgis.PyQt.QtGui import QIcon
+
+from .base import ICON_DIR
+
+
+def _algorithm_classes():
+    """Every algorithm the provider offers, in Toolbox order (explicit list, stable ids)."""
+    from .map_lakes import MapLakesAlgorithm
+
+    return [
+        MapLakesAlgorithm,
+    ]
+
+
+class GlasarProvider(QgsProcessingProvider):
+    def id(self):
+        return "glasar"
+
+    def name(self):
+        return "GLaSAR"
+
+    def longName(self):  # noqa: N802
+        return "GLaSAR - glacial lakes from Sentinel-1 SAR"
+
+    def icon(self):
+        return QIcon(self.svgIconPath())
+
+    def svgIconPath(self):  # noqa: N802
+        return os.path.join(ICON_DIR, "glasar.svg")
+
+    def versionInfo(self):  # noqa: N802
+        from ..algorithms import __version__
+
+        return __version__
+
+    def loadAlgorithms(self):  # noqa: N802
+        for cls in _algorithm_classes():
+            self.addAlgorithm(cls())
