@@ -56,10 +56,10 @@ def classify_water(bands_db, valid, method="otsu", seed=0):
 def open_close(mask):
     """Morphological opening then closing with a 3x3 square (the original's 10 m kernel).
     The window edge is padded by replication so it neither erodes nor grows."""
-    padded = np.pad(mask, 2, mode="edge")
+    padded = np.pad(mask, 1, mode="edge")
     m = ndimage.binary_opening(padded, structure=_STRUCTURE_8)
     m = ndimage.binary_closing(m, structure=_STRUCTURE_8)
-    return m[2:-2, 2:-2]
+    return m[1:-1, 1:-1]
 
 
 def fill_small_holes(mask, max_hole_px):

@@ -47,6 +47,8 @@ def transform_geometry(geom, src, dst):
 
 def geometry_from_wkb(wkb):
     """OGR geometry from WKB, made 2D, valid and non-empty (clear errors otherwise)."""
+    if not wkb:
+        raise GlasarError("empty geometry")
     try:
         g = ogr.CreateGeometryFromWkb(bytes(wkb))
     except RuntimeError as exc:

@@ -271,6 +271,7 @@ def map_lakes(lakes, asc_path, desc_path, options, progress=None, is_canceled=No
         if p.scene.orbit_pass and p.scene.orbit_pass != role.upper():
             raise GlasarError(f"{p.scene.name} is a {p.scene.orbit_pass.lower()} scene but was given as {role}")
     footprints = check_overlap(asc, desc)
+    _bands_for(options.band, asc, desc)  # a missing band is a run-level error, not 80 lake statuses
     lakes = list(lakes)
     for i, lake in enumerate(lakes):
         if is_canceled and is_canceled():
