@@ -26,6 +26,11 @@ BANDS = ("VV", "VH", "both")
 STATUS_OK = "ok"
 
 
+def is_mapped(status):
+    """True for 'ok' and 'ok: <note>' statuses (the lake was mapped)."""
+    return status == STATUS_OK or status.startswith(STATUS_OK + ":")
+
+
 @dataclass
 class Options:
     method: str = "otsu"
@@ -38,7 +43,10 @@ class Options:
     buffer_scale: float = 1.0  # multiplies the original's window margin
     min_area_km2: float = 0.01
     resolution: float = 0.0  # 0: the ascending raster's pixel size when metric, else 10 m
-    fusion_tolerance_db: float = 3.0
+    normalisation: str = "median_offset"
+    combine: str = "mean"
+    fusion_tolerance_db: float = 6.0  # data-derived distortion: a pass this much brighter is distorted
+    min_lake_contrast_db: float = 3.0  # a pass whose lake is not this much darker than its shore is dropped
     max_hole_fraction: float = 0.02  # holes below this share of the lake are speckle, filled
     seed: int = 0
 
@@ -158,6 +166,8 @@ def map_lake(lake_input, asc, desc, options, footprints=None, keep_arrays=False)
         "asc_time": asc.scene.acquisition_time, "desc_time": desc.scene.acquisition_time,
         "area_pred_km2": None, "area_ref_km2": None, "iou": None, "precision": None,
         "recall": None, "f1": None, "threshold_db": None, "valid_fraction": None,
+        "passes": None, "contrast_asc": None, "contrast_desc": None,
+        "distorted_asc": None, "distorted_desc": None, "distorted_fused": None,
     }
 
     def result(status, wkb=None, arrays=None, **extra):
@@ -191,21 +201,39 @@ def map_lake(lake_input, asc, desc, options, footprints=None, keep_arrays=False)
     except GlasarError as exc:
         return result(f"skipped: {exc}")
 
-    fused, sources = [], None
-    for a, d in zip(asc_db, desc_db):
-        f, s = fusion.fuse_agreement(a, d, options.fusion_tolerance_db)
-        fused.append(f)
-        sources = s if sources is None else sources
-    valid = np.logical_and.reduce([np.isfinite(f) for f in fused])
     lake_mask = rasterize(lake, grid)
     if lake_mask.sum() == 0:
         lake_mask = rasterize(lake, grid, all_touched=True)
+    passes, note, contrasts = _usable_passes(asc_db[0], desc_db[0], lake_mask, grid.res, options)
+    base_fields.update(passes=passes, contrast_asc=contrasts[0], contrast_desc=contrasts[1])
+    if passes == "descending":
+        asc_db = [np.full_like(a, np.nan) for a in asc_db]
+    elif passes == "ascending":
+        desc_db = [np.full_like(d, np.nan) for d in desc_db]
+
+    fused, sources, masks = [], None, None
+    for a, d in zip(asc_db, desc_db):
+        f, s, info = fusion.fuse(a, d, normalisation=options.normalisation, how=options.combine,
+                                 brightening_tolerance_db=options.fusion_tolerance_db)
+        fused.append(f)
+        if sources is None:
+            sources, masks = s, (info["mask_asc"], info["mask_desc"])
+    valid = np.logical_and.reduce([np.isfinite(f) for f in fused])
     valid_fraction = float(valid[lake_mask].mean()) if lake_mask.any() else 0.0
     base_fields["valid_fraction"] = round(valid_fraction, 4)
     if not valid.any():
         return result("skipped: no valid SAR pixels in the lake window (outside both scenes or all nodata)")
     if valid_fraction == 0.0:
         return result("skipped: the lake itself is all nodata in both passes")
+    if lake_mask.any():
+        gap_a = ~np.isfinite(asc_db[0]) | (masks[0] > 0)
+        gap_d = ~np.isfinite(desc_db[0]) | (masks[1] > 0)
+        base_fields.update(
+            distorted_asc=round(float(gap_a[lake_mask].mean()), 4),
+            distorted_desc=round(float(gap_d[lake_mask].mean()), 4),
+            distorted_fused=round(float(np.isin(sources[lake_mask], (fusion.SOURCE_NODATA,
+                                                                      fusion.SOURCE_DISTORTED)).mean()), 4),
+        )
 
     try:
         water, info = extraction.classify_water(fused, valid, options.method, options.seed)
@@ -232,11 +260,35 @@ def map_lake(lake_input, asc, desc, options, footprints=None, keep_arrays=False)
         arrays = {"grid": grid, "asc_db": asc_db[0], "desc_db": desc_db[0], "fused_db": fused[0],
                   "source": sources, "water": water, "mapped": mapped, "lake_mask": lake_mask}
     return result(
-        STATUS_OK, wkb, arrays,
+        STATUS_OK + note, wkb, arrays,
         area_pred_km2=round(scores.area_pred_km2, 6), area_ref_km2=round(scores.area_ref_km2, 6),
         iou=round(scores.iou, 4), precision=round(scores.precision, 4), recall=round(scores.recall, 4),
         f1=round(scores.f1, 4),
     )
+
+
+def _usable_passes(asc_db, desc_db, lake_mask, res, options):
+    """Which passes show the lake: ('ascending+descending' | 'ascending' | 'descending', status
+    note, (contrast_asc, contrast_desc)). The contrast is the shore's median dB minus the lake
+    interior's (interior: the lake eroded by one pixel; shore: a 200 m ring starting two pixels
+    outside). A pass below min_lake_contrast_db while the other is above it does not show the
+    lake (e.g. layover from the valley wall over the whole lake) and is dropped."""
+    from scipy import ndimage
+
+    inside = ndimage.distance_transform_edt(lake_mask) * res
+    outside = ndimage.distance_transform_edt(~lake_mask) * res
+    interior = inside > res
+    ring = (outside > 2 * res) & (outside <= 2 * res + 200.0)
+    ca = fusion.lake_contrast_db(asc_db, interior, ring)
+    cd = fusion.lake_contrast_db(desc_db, interior, ring)
+    rounded = (None if np.isnan(ca) else round(ca, 2), None if np.isnan(cd) else round(cd, 2))
+    t = options.min_lake_contrast_db
+    shows_a, shows_d = (not np.isnan(ca)) and ca >= t, (not np.isnan(cd)) and cd >= t
+    if shows_d and not shows_a and not np.isnan(ca):
+        return "descending", f": ascending pass dropped (lake not dark in it, contrast {ca:.1f} dB)", rounded
+    if shows_a and not shows_d and not np.isnan(cd):
+        return "ascending", f": descending pass dropped (lake not dark in it, contrast {cd:.1f} dB)", rounded
+    return "ascending+descending", "", rounded
 
 
 def _bounds_polygon(bounds):
@@ -284,7 +336,9 @@ def map_lakes(lakes, asc_path, desc_path, options, progress=None, is_canceled=No
 RESULT_FIELDS = (
     ("lake_id", str), ("method", str), ("band", str), ("asc_time", str), ("desc_time", str),
     ("area_pred_km2", float), ("area_ref_km2", float), ("iou", float), ("precision", float),
-    ("recall", float), ("f1", float), ("threshold_db", float), ("valid_fraction", float), ("status", str),
+    ("recall", float), ("f1", float), ("threshold_db", float), ("valid_fraction", float),
+    ("passes", str), ("contrast_asc", float), ("contrast_desc", float),
+    ("distorted_asc", float), ("distorted_desc", float), ("distorted_fused", float), ("status", str),
 )
 
 

@@ -163,7 +163,7 @@ class MapLakesAlgorithm(GlasarAlgorithm):
         )
         self.add_param(
             QgsProcessingParameterNumber(self.FUSION_TOLERANCE, self.tr("Fusion agreement tolerance (dB)"),
-                                         QgsProcessingParameterNumber.Type.Double, 3.0, minValue=0.0, maxValue=30.0),
+                                         QgsProcessingParameterNumber.Type.Double, 6.0, minValue=0.0, maxValue=100.0),
             "Where both passes are valid and differ by more than this, the darker pass is taken (layover brightens); "
             "otherwise their mean.",
             advanced=True,
@@ -237,7 +237,7 @@ class MapLakesAlgorithm(GlasarAlgorithm):
             for res in runner:
                 results.append(res)
                 f = res.fields
-                if res.status == pipeline.STATUS_OK:
+                if pipeline.is_mapped(res.status):
                     feedback.pushInfo(self.tr("lake {}: IoU {:.3f}, area {:.3f} km2 (reference {:.3f})").format(
                         res.lake_id, f["iou"], f["area_pred_km2"], f["area_ref_km2"]))
                 else:
@@ -269,6 +269,6 @@ class MapLakesAlgorithm(GlasarAlgorithm):
         if table:
             write_csv_atomically(table, [r.fields for r in results], [n for n, _ in pipeline.RESULT_FIELDS])
             outputs[self.TABLE] = table
-        n_ok = sum(r.status == pipeline.STATUS_OK for r in results)
+        n_ok = sum(pipeline.is_mapped(r.status) for r in results)
         feedback.pushInfo(self.tr("{} of {} lakes mapped; {} skipped").format(n_ok, len(results), len(results) - n_ok))
         return outputs

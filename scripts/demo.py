@@ -22,7 +22,7 @@ PAIRS = {
 }
 INVENTORY = SAMPLE / "lakes" / "HKHLAKEDB_2020_rolwaling_khumbu_wgs84.gpkg"
 COLUMNS = ("lake_id", "method", "asc_time", "desc_time", "area_pred_km2", "area_ref_km2", "iou", "precision",
-           "recall", "f1", "status")
+           "recall", "f1", "passes", "distorted_asc", "distorted_desc", "distorted_fused", "status")
 
 
 def qgis_env():
@@ -38,12 +38,12 @@ def qgis_env():
 
 
 def print_table(rows):
-    mapped = [r for r in rows if r["status"] == "ok"]
+    mapped = [r for r in rows if r["status"].startswith("ok")]
     widths = {c: max(len(c), *(len(str(r[c])) for r in mapped)) if mapped else len(c) for c in COLUMNS}
     print("  " + "  ".join(c.ljust(widths[c]) for c in COLUMNS))
     for r in mapped:
         print("  " + "  ".join(str(r[c]).ljust(widths[c]) for c in COLUMNS))
-    skipped = collections.Counter(r["status"] for r in rows if r["status"] != "ok")
+    skipped = collections.Counter(r["status"] for r in rows if not r["status"].startswith("ok"))
     for status, n in skipped.most_common():
         print(f"  {n:3d} lakes: {status}")
 

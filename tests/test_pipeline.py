@@ -106,9 +106,8 @@ def test_cancel_stops_between_lakes(pair):
     assert len(out) == 1 and calls == [0.5]
 
 
-@pytest.mark.parametrize("year", ["2022", "2024"])
-def test_tsho_rolpa_real_pairs_reach_the_target(tsho_rolpa, year):
-    """ICIMOD 2020 Tsho Rolpa polygon (matched by geometry) vs the fused map: IoU >= 0.87."""
+def tsho_rolpa_lake(tsho_rolpa):
+    """The ICIMOD 2020 Tsho Rolpa polygon, matched by geometry (some rows carry other lakes' ids)."""
     ds = ogr.Open(tsho_rolpa["inventory"])
     layer = ds.GetLayer(0)
     aoi_ds = ogr.Open(tsho_rolpa["aoi"])  # keep dataset and feature alive while the geometry is used
@@ -117,9 +116,33 @@ def test_tsho_rolpa_real_pairs_reach_the_target(tsho_rolpa, year):
     lakes = [P.LakeInput(f["GLIMS_ID"], bytes(f.GetGeometryRef().ExportToWkb())) for f in layer
              if f.GetGeometryRef().Intersects(aoi)]
     assert len(lakes) == 1
+    return lakes
+
+
+@pytest.mark.parametrize("year", ["2022", "2024"])
+def test_tsho_rolpa_real_pairs_reach_the_target(tsho_rolpa, year):
+    """ICIMOD 2020 Tsho Rolpa polygon vs the fused map: IoU >= 0.87, both passes used."""
+    lakes = tsho_rolpa_lake(tsho_rolpa)
     for method in ("otsu", "kmeans"):
         (res,) = run(lakes, tsho_rolpa[f"asc_{year}"], tsho_rolpa[f"desc_{year}"], method=method,
                      speckle_filter=P.Options().speckle_filter)
         assert res.status == "ok"
         assert res.fields["iou"] >= 0.87, res.fields
         assert res.fields["area_ref_km2"] == pytest.approx(1.6185, abs=1e-3)
+        assert res.fields["passes"] == "ascending+descending"
+        # The ascending pass shows the NE shore bright (layover): a large share of the lake is
+        # distorted in it; fusion leaves only the part outside the clip (2.4 %) uncovered.
+        assert res.fields["distorted_asc"] > 0.2 and res.fields["distorted_fused"] < 0.03
+
+
+def test_tsho_rolpa_pass_that_never_shows_the_lake_is_dropped(tsho_rolpa):
+    """2021: the 12:13 UTC ascending track never shows the lake dark (layover from the valley
+    wall); it is detected from the data (no DEM), dropped, and the map still reaches 0.80."""
+    lakes = tsho_rolpa_lake(tsho_rolpa)
+    (res,) = run(lakes, tsho_rolpa["asc_2021"], tsho_rolpa["desc_2021"], speckle_filter=P.Options().speckle_filter)
+    f = res.fields
+    assert f["passes"] == "descending" and f["contrast_asc"] < 3.0 < f["contrast_desc"]
+    assert res.status.startswith("ok: ascending pass dropped")
+    assert f["iou"] >= 0.80
+    # The lake's contrast in the dropped pass is near zero; in the kept one it is ~13 dB.
+    assert f["contrast_asc"] < 2.0 and f["contrast_desc"] > 10.0

@@ -2,19 +2,8 @@ import numpy as np
 import pytest
 
 from glasar.algorithms import extraction
-from glasar.algorithms.fusion import fuse_agreement
 
 nan = np.nan
-
-
-def test_agreement_fusion_by_hand():
-    asc = np.array([[-20.0, -20.0, -5.0, nan, nan]])
-    desc = np.array([[-19.0, -10.0, -21.0, -8.0, nan]])
-    fused, source = fuse_agreement(asc, desc, tolerance_db=3.0)
-    # agree -> mean; disagree -> darker; one nodata -> the other; both nodata -> nodata
-    np.testing.assert_allclose(fused[0, :4], [-19.5, -20.0, -21.0, -8.0])
-    assert np.isnan(fused[0, 4])
-    assert source.tolist() == [[3, 4, 4, 2, 0]]
 
 
 def test_open_close_and_holes():
