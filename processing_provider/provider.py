@@ -9,10 +9,12 @@ from .base import ICON_DIR
 
 def _algorithm_classes():
     """Every algorithm the provider offers, in Toolbox order (explicit list, stable ids)."""
+    from .fuse_asc_desc import FuseAscDescAlgorithm
     from .map_lakes import MapLakesAlgorithm
 
     return [
         MapLakesAlgorithm,
+        FuseAscDescAlgorithm,
     ]
 
 
