@@ -107,6 +107,11 @@ def open_scene(path):
     if ds is None:
         raise GlasarError(f"cannot open raster {path}")
     if not ds.GetProjection():
+        if ds.GetGCPCount():
+            raise GlasarError(
+                f"raster {path} is not geocoded (only ground control points, e.g. a Sentinel-1 SAFE "
+                "measurement file): terrain-correct it first (ASF HyP3 RTC, SNAP or an Earth Engine export)"
+            )
         raise GlasarError(f"raster {path} has no coordinate reference system")
     file_name = os.path.basename(str(path))
     bands, nodata = {}, {}
@@ -128,7 +133,10 @@ def open_scene(path):
     upper = {k.upper(): v for k, v in md.items()}
     time_text = upper.get("ACQUISITION_TIME") or upper.get("SYSTEM:TIME_START") or upper.get("SYSTEM_TIME_START")
     acquisition = parse_time(time_text or "") or parse_time(file_name)
-    orbit_pass = parse_pass(upper.get("PASS", "") or upper.get("ORBITPROPERTIES_PASS", "")) or parse_pass(file_name)
+    orbit_pass = parse_pass(
+        upper.get("PASS", "") or upper.get("ORBITPROPERTIES_PASS", "") or upper.get("ORBIT_PASS", "")
+        or upper.get("FLIGHT_DIRECTION", "")
+    ) or parse_pass(file_name)
     heading = None
     for key in ("HEADING", "PLATFORM_HEADING"):
         if key in upper:

@@ -11,9 +11,11 @@ def _algorithm_classes():
     """Every algorithm the provider offers, in Toolbox order (explicit list, stable ids)."""
     from .fuse_asc_desc import FuseAscDescAlgorithm
     from .map_lakes import MapLakesAlgorithm
+    from .select_scenes import SelectScenesAlgorithm
 
     return [
         MapLakesAlgorithm,
+        SelectScenesAlgorithm,
         FuseAscDescAlgorithm,
     ]
 
