@@ -89,6 +89,18 @@ def parse_time(text):
     return ""
 
 
+def normalise_tags(md):
+    """Tags with upper-case keys; GDAL splits keys at ':' (Earth Engine ``system:time_start`` is
+    read back as key ``system``, value ``time_start=...``), so such pairs are joined again."""
+    out = {}
+    for k, v in (md or {}).items():
+        out.setdefault(k.upper(), v)
+        m = re.match(r"^([A-Za-z_][A-Za-z0-9_]*)=(.*)$", v or "", re.S)
+        if m and ":" not in k:
+            out.setdefault(f"{k}:{m.group(1)}".upper(), m.group(2))
+    return out
+
+
 def parse_pass(text):
     if not text:
         return ""
@@ -130,7 +142,7 @@ def open_scene(path):
                 f"{[ds.GetRasterBand(i).GetDescription() for i in range(1, ds.RasterCount + 1)]})"
             )
     md = dict(ds.GetMetadata() or {})
-    upper = {k.upper(): v for k, v in md.items()}
+    upper = normalise_tags(md)
     time_text = upper.get("ACQUISITION_TIME") or upper.get("SYSTEM:TIME_START") or upper.get("SYSTEM_TIME_START")
     acquisition = parse_time(time_text or "") or parse_time(file_name)
     orbit_pass = parse_pass(

@@ -45,7 +45,7 @@ from . import lake_geometry as lg
 from . import s1_metadata as s1
 from . import units as U
 from .grid import Grid, make_grid, raster_footprint, warp_band
-from .sar_io import open_scene, parse_pass, parse_time
+from .sar_io import normalise_tags, open_scene, parse_pass, parse_time
 
 gdal.UseExceptions()
 
@@ -214,8 +214,8 @@ def _tags(ds):
             items = ds.GetMetadata(domain) if domain else ds.GetMetadata()
         except RuntimeError:
             items = None
-        for k, v in (items or {}).items():
-            md.setdefault(k.upper(), v)
+        for k, v in normalise_tags(items).items():
+            md.setdefault(k, v)
     return md
 
 
@@ -319,7 +319,7 @@ def _describe(rec, members, log):
             if key not in rec.files:
                 rec.files[key] = (p, idx)
                 rec.nodata[key] = sc.nodata.get(idx)
-        tags.update({k.upper(): v for k, v in sc.metadata.items() if k.upper() not in tags})
+        tags.update({k: v for k, v in normalise_tags(sc.metadata).items() if k not in tags})
         rec.units_hint = (rec.units_hint + " " + sc.units_hint).strip()
     if first_scene is None:
         if not rec.problems:

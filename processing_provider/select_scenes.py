@@ -173,9 +173,12 @@ class SelectScenesAlgorithm(GlasarAlgorithm):
     def _areas(self, source, id_field, context, feedback):
         wgs84 = QgsCoordinateReferenceSystem("EPSG:4326")
         request = QgsFeatureRequest().setDestinationCrs(wgs84, context.transformContext())
-        areas = []
+        areas, seen = [], set()
         for feat in source.getFeatures(request, QgsProcessingFeatureSource.FlagSkipGeometryValidityChecks):
             area_id = str(feat[id_field]) if id_field else str(feat.id())
+            if area_id in seen:  # repeated ids (inventories have them) would overwrite outputs
+                area_id = f"{area_id}_{feat.id()}"
+            seen.add(area_id)
             geom = feat.geometry()
             if geom is None or geom.isNull() or geom.isEmpty():
                 feedback.pushWarning(self.tr("area {}: no geometry, skipped").format(area_id))
