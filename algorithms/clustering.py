@@ -235,6 +235,37 @@ def gmm_water(features, seed=0, max_samples=DEFAULT_MAX_SAMPLES, return_info=Fal
     return water
 
 
+def equivalent_threshold(values, water):
+    """The threshold t that best reproduces a water labelling on one band: t minimises the
+    disagreement #(v < t and land) + #(v >= t and water). For a clusterer's labels it is the
+    split the clusters make along that band (its "threshold_db"), to be checked against the
+    same plausible dB range as the histogram thresholds. Ties: the lowest such t, the
+    midpoint between the two sorted values it falls between. NaN when all or none is water."""
+    v = np.asarray(values, dtype=np.float64).ravel()
+    w = np.asarray(water, dtype=bool).ravel()
+    if v.shape != w.shape:
+        raise GlasarError("values and water labels differ in size")
+    keep = np.isfinite(v)
+    v, w = v[keep], w[keep]
+    if v.size == 0 or w.all() or not w.any():
+        return float("nan")
+    order = np.argsort(v, kind="stable")
+    v, w = v[order], w[order]
+    # Split after position i (0..n): land below + water at or above.
+    land_below = np.concatenate(([0], np.cumsum(~w)))
+    water_above = w.sum() - np.concatenate(([0], np.cumsum(w)))
+    cost = land_below + water_above
+    # Only splits between distinct values are realisable.
+    ok = np.ones(v.size + 1, dtype=bool)
+    ok[1:-1] = v[1:] > v[:-1]
+    i = int(np.argmin(np.where(ok, cost, np.iinfo(np.int64).max)))
+    if i == 0:
+        return float(v[0])
+    if i == v.size:
+        return float(np.nextafter(v[-1], np.inf))
+    return float(0.5 * (v[i - 1] + v[i]))
+
+
 def cluster_water(features, method="kmeans", seed=0, max_samples=DEFAULT_MAX_SAMPLES, **kwargs):
     """Water labels (bool, n_pixels) of features (n_pixels, n_features; first column the band
     water is dark in) by one of CLUSTER_METHODS; kwargs go to the method (kmax, restarts,

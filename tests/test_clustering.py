@@ -181,3 +181,17 @@ def test_bad_input():
         C.cluster_water(np.array([[1.0], [np.nan], [3.0]]), "kmeans")
     with pytest.raises(GlasarError, match="unknown"):
         C.cluster_water(np.arange(10.0)[:, None], "dbscan")
+
+
+def test_equivalent_threshold_hand_worked():
+    # Sorted values 1 2 3 4 5 6, water labels W W L W L L: splits after 0..6 cost
+    # 3, 2, 1, 2, 1, 2, 3 -> the first minimum is after position 2 (between 2 and 3),
+    # t = 2.5 (one error: the water pixel at 4).
+    v = np.array([4.0, 1.0, 6.0, 2.0, 5.0, 3.0])
+    w = np.array([True, True, False, True, False, False])
+    assert C.equivalent_threshold(v, w) == 2.5
+    # A clean split reproduces the labels exactly.
+    feats, truth = two_class_image(shape=(100, 100), radius=30)
+    t = C.equivalent_threshold(feats[:, 0], feats[:, 0] < -16.0)
+    assert np.array_equal(feats[:, 0] < t, feats[:, 0] < -16.0)
+    assert np.isnan(C.equivalent_threshold(v, np.zeros(6, bool)))
