@@ -87,6 +87,7 @@ class SceneRecord:
     orbit_source: str = ""
     heading: float = None
     heading_source: str = ""
+    angle_kind: str = ""  # 'ellipsoid' (Earth Engine angle, HyP3 inc_map_ell) or 'local' (HyP3 inc_map)
     srs_wkt: str = ""
     geotransform: tuple = None
     size: tuple = None
@@ -346,7 +347,10 @@ def _describe(rec, members, log):
             if "angle" not in rec.files or role == "angle_ell":
                 rec.files["angle"] = (p, 1)
                 rec.nodata["angle"] = ds.GetRasterBand(1).GetNoDataValue()
+                rec.angle_kind = "ellipsoid" if role == "angle_ell" else "local"
         tags.update({k: v for k, v in _tags(ds).items() if k not in tags})
+    if "angle" in rec.files and not rec.angle_kind:
+        rec.angle_kind = "ellipsoid"  # an 'angle' band of an export (Earth Engine: ellipsoid incidence)
     rec.fmt = ("hyp3" if any(r.startswith("angle") or r == "ls_map" for r, _ in aux_files)
                or s1.HYP3_NAME.search(rec.scene_id) else
                "earth engine" if "angle" in rec.files and rec.files["angle"][0] == rec.path else "generic")
@@ -659,12 +663,29 @@ class Selection:
 
     @property
     def acquisition_time(self):
+        """The scene's time; for a synthesis the median of the sources' times."""
         times = sorted(r.acquisition for r in self.sources if r.acquisition)
         if not times:
             return ""
-        if len(times) == 1 or times[0] == times[-1]:
-            return _fmt_time(times[0])
-        return f"{_fmt_time(times[0])}/{_fmt_time(times[-1])}"
+        stamps = np.array([t.timestamp() for t in times])
+        return _fmt_time(_dt.datetime.fromtimestamp(round(float(np.median(stamps))), _dt.timezone.utc))
+
+    def local_heading(self):
+        """Along-track direction at the window centre (the platform heading carried over the
+        meridian convergence, :func:`s1_metadata.local_from_platform_heading`), with the window's
+        mean ellipsoid incidence when the sources have one, else 37.8 deg (mid IW swath)."""
+        if self.heading is None:
+            return None
+        xmin, ymin, xmax, ymax = self.grid.bounds
+        tr = osr.CoordinateTransformation(lg.srs_from_wkt(self.grid.srs_wkt), lg.WGS84)
+        lon, lat, _ = tr.TransformPoint(0.5 * (xmin + xmax), 0.5 * (ymin + ymax))
+        inc = 37.8
+        if self.sources and all(r.angle_kind == "ellipsoid" for r in self.sources) and "angle" in self.bands():
+            a = self.read("angle")
+            if np.isfinite(a).any():
+                v = float(np.nanmean(a))
+                inc = math.degrees(v) if v < 1.6 else v
+        return s1.local_from_platform_heading(self.heading, lon, lat, inc)
 
     @property
     def heading(self):
@@ -711,6 +732,7 @@ class Selection:
             "ACQUISITION_TIME": self.acquisition_time,
             "HEADING": "" if self.heading is None else f"{self.heading:.4f}",
             "HEADING_SOURCE": self.heading_source,
+            "HEADING_LOCAL": "" if self.heading is None else f"{self.local_heading():.4f}",
             "PASS_SOURCE": "; ".join(sorted({r.pass_source for r in self.sources})),
             "SOURCE": ";".join(self.source_ids),
             "SYNTHESIS": "1" if self.synthesis else "0",
@@ -718,10 +740,14 @@ class Selection:
             "WINDOW_PIXELS": str(int(self.window_pixels)),
             "RELATIVE_ORBIT": ";".join(str(r) for r in rel),
             "PLATFORM": ";".join(plat),
-            "START": _fmt_time(self.start)[:10] if self.start else "",
-            "END": _fmt_time(self.end - _dt.timedelta(days=1))[:10] if self.end else "",
+            "DATE_START": _fmt_time(self.start)[:10] if self.start else "",
+            "DATE_END": _fmt_time(self.end - _dt.timedelta(days=1))[:10] if self.end else "",
             "MIDDLE_DATE": _fmt_time(self.middle) if self.middle else "",
+            "N_IMAGES": str(len(self.sources)),
         }
+        if self.synthesis:
+            t["ACQUISITION_TIME_RULE"] = "median of the synthesised scenes' times"
+            t["ACQUISITION_TIMES"] = ";".join(r.acquisition_time for r in self.sources)
         if self.units:
             t["UNITS"] = self.units
         return t
@@ -916,7 +942,7 @@ def select_area(catalogue, geom_wgs84, start, end, *, passes=s1.PASSES, relative
 # ----------------------------------------------------------------------------------------------
 # outputs
 # ----------------------------------------------------------------------------------------------
-def write_selection(selection, path, pad_px=0, bands=None):
+def write_selection(selection, path, pad_px=0, bands=None, extra_tags=None):
     """Write the selection's window as a float32 GeoTIFF (NaN nodata, band descriptions VV/VH/
     angle, tags PASS, ACQUISITION_TIME, HEADING, SOURCE, SYNTHESIS, NODATA_COUNT ...).
 
@@ -939,7 +965,7 @@ def write_selection(selection, path, pad_px=0, bands=None):
                                                   options=["COMPRESS=DEFLATE", "PREDICTOR=3", "TILED=YES"])
         ds.SetGeoTransform(grid.geotransform)
         ds.SetProjection(grid.srs_wkt)
-        ds.SetMetadata(selection.tags())
+        ds.SetMetadata(dict(selection.tags(), **{k: str(v) for k, v in (extra_tags or {}).items()}))
         for i, (b, a) in enumerate(zip(bands, arrays), start=1):
             band = ds.GetRasterBand(i)
             band.SetDescription(b)

@@ -50,8 +50,9 @@ class SelectScenesAlgorithm(GlasarAlgorithm):
 
     _name = "selectscenes"
     _display_name = "Select Sentinel-1 scenes per pass"
-    _group_id = "preparation"
-    _group = "Preparation"
+    _group_id = "sar"
+    _group = "SAR preparation"
+    _icon = "sar.svg"
     _tags = ("sentinel-1", "sar", "scene", "selection", "catalogue", "ascending", "descending", "median",
              "synthesis", "coverage", "hyp3", "earth engine")
     _help = (
@@ -271,7 +272,7 @@ class SelectScenesAlgorithm(GlasarAlgorithm):
                         feedback.pushWarning(self.tr("area {} {}: {}").format(area_id, p.lower(), sel.message))
                         continue
                     name = scenes.output_name(area_id, sel)
-                    path = scenes.write_selection(sel, os.path.join(staging, name))
+                    path = scenes.write_selection(sel, os.path.join(staging, name), extra_tags={"LAKE_ID": area_id})
                     written.append(path)
                     first.setdefault(p, os.path.join(out_dir, name))
                     feedback.pushInfo(self.tr("area {} {}: {}").format(area_id, p.lower(), sel.message))

@@ -193,3 +193,16 @@ def test_model_selectscenes_then_fuse(glasar_provider, tsho_rolpa, tsho_dir, tmp
     ds = gdal.Open(res["next:result"])
     assert (ds.RasterXSize, ds.RasterYSize) == (145, 136)
     assert np.isfinite(ds.GetRasterBand(1).ReadAsArray()).mean() > 0.8
+
+
+def test_cancel_writes_nothing(glasar_provider, tsho_rolpa, tsho_dir, tmp_path):
+    from qgis import processing
+    from qgis.core import QgsProcessingException, QgsProcessingFeedback
+
+    feedback = QgsProcessingFeedback()
+    feedback.cancel()
+    with pytest.raises(QgsProcessingException, match="[Cc]ancel"):
+        processing.run("glasar:selectscenes", _params(tsho_dir, tsho_rolpa, tmp_path), feedback=feedback)
+    out = tmp_path / "out"
+    assert not out.exists() or os.listdir(out) == []
+    assert not (tmp_path / "catalog.csv").exists()

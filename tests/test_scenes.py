@@ -237,7 +237,14 @@ def test_write_selection_roundtrip(tsho_cat, full_cover_grid, aoi, tmp_path):
     ds = gdal.Open(out)
     assert (ds.RasterYSize, ds.RasterXSize) == (syn.grid.rows + 6, syn.grid.cols + 6)
     assert ds.GetMetadata()["SYNTHESIS"] == "1" and ds.GetMetadata()["NODATA_COUNT"] == "3125"
-    assert ds.GetMetadata()["ACQUISITION_TIME"] == "2021-07-21T00:11:35Z/2024-07-29T00:11:33Z"
+    md = ds.GetMetadata()
+    assert md["ACQUISITION_TIME"] == "2022-07-28T00:11:31Z"  # median of the three times
+    assert md["ACQUISITION_TIMES"].split(";") == ["2021-07-21T00:11:35Z", "2022-07-28T00:11:31Z",
+                                                  "2024-07-29T00:11:33Z"]
+    # along-track direction at the lake vs the platform heading: meridian convergence over the
+    # ~440 km to the nadir track, west of it for a descending pass (about -2.1 deg at 27.9 N)
+    conv = M.wrap180(float(md["HEADING_LOCAL"]) - float(md["HEADING"]))
+    assert -2.5 < conv < -1.7
 
 
 def test_catalogue_rows_explain_every_scene(tsho_cat, aoi):
@@ -302,8 +309,11 @@ def test_earth_engine_exports(tmp_path):
     win = window_polygon(449000, 3080000, 450000, 3081000)
     sel = S.select_for_window(cat, win, "2022-07-01", "2022-08-31", "ASCENDING", rule="extent")
     assert sel.status == "scene" and sel.chosen.acquisition == t2 and sel.grid.res == 30.0
-    out = S.write_selection(sel, tmp_path / "o.tif")
+    out = S.write_selection(sel, tmp_path / "o.tif", extra_tags={"LAKE_ID": "x"})
+    # the window's along-track direction is the one the angle band was built with
+    assert float(gdal.Info(out, format="json")["metadata"][""]["HEADING_LOCAL"]) == pytest.approx(local, abs=0.1)
     sc = open_scene(out)
+    assert sc.metadata["LAKE_ID"] == "x"
     assert sc.bands == {"VV": 1, "VH": 2, "angle": 3}
     ds = gdal.Open(out)
     np.testing.assert_allclose(ds.GetRasterBand(1).ReadAsArray(), -14.0)
