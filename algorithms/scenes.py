@@ -228,12 +228,14 @@ def _first(tags, keys):
     return None, None
 
 
-def _sidecar_texts(folder, key_stem, files):
+def _sidecar_texts(folder, key_stem, files, listing=None):
     """Text of HyP3-style sidecars (README, product/ArcGIS XML) of a scene, small files only."""
     out = []
     candidates = set()
     try:
-        names = os.listdir(folder)
+        names = listing[folder] if listing is not None and folder in listing else os.listdir(folder)
+        if listing is not None:
+            listing[folder] = names
     except OSError:
         return out
     for n in names:
@@ -293,7 +295,7 @@ def _angle_samples(path, band, n=7):
     return lon, lat, np.array(vals)
 
 
-def _describe(rec, members, log):
+def _describe(rec, members, log, listing=None):
     """Fill a record from its files (GDAL metadata only, plus angle point samples)."""
     tags = {}
     sar_files = [(r, p) for r, p in members if r in POL_BANDS or r == "scene"]
@@ -313,10 +315,10 @@ def _describe(rec, members, log):
         elif (lg.srs_from_wkt(sc.srs_wkt).IsSame(lg.srs_from_wkt(first_scene.srs_wkt)) != 1
               or any(abs(a - b) > 1e-6 * max(1.0, abs(a)) for a, b in zip(sc.geotransform, first_scene.geotransform))):
             rec.notes.append(f"{os.path.basename(p)} is on another grid than {first_scene.name}")
+        single_pol = sum(n in POL_BANDS for n in sc.bands) == 1
         for name, idx in sc.bands.items():
-            if role in POL_BANDS and name in POL_BANDS and name != role:
-                continue  # a single-band file named _VH is VH, whatever else it says
-            key = role if (role in POL_BANDS and name in POL_BANDS) else name
+            # a file with one polarisation named ..._VH is VH, whatever its band says
+            key = role if (single_pol and role in POL_BANDS and name in POL_BANDS) else name
             if key not in rec.files:
                 rec.files[key] = (p, idx)
                 rec.nodata[key] = sc.nodata.get(idx)
@@ -365,7 +367,7 @@ def _describe(rec, members, log):
         return
 
     folder = os.path.dirname(rec.path)
-    sidecars = _sidecar_texts(folder, rec.scene_id, rec.all_paths)
+    sidecars = _sidecar_texts(folder, rec.scene_id, rec.all_paths, listing)
     name_info = {}
     tag_key, index_name = _first(tags, _TAG_INDEX)
     texts = ([("tag " + tag_key, index_name)] if index_name else []) + sidecars + [
@@ -495,7 +497,7 @@ def build_catalogue(inputs, log=None, exclude_dirs=()):
     if not paths:
         where = inputs if isinstance(inputs, (str, os.PathLike)) else ", ".join(map(str, inputs or [])) or "(nothing)"
         raise GlasarError(f"no raster file (.tif, .tiff, .vrt, .img) found in {where}")
-    records = []
+    records, listing = [], {}
     for (folder, key), members in sorted(group_files(paths).items()):
         roles = [r for r, _ in members]
         if all(r in _IGNORED_ROLES or r.startswith("angle") or r == "ls_map" for r in roles):
@@ -505,12 +507,12 @@ def build_catalogue(inputs, log=None, exclude_dirs=()):
             continue
         main = next((p for r, p in members if r in ("VV", "HH", "scene")), members[0][1])
         rec = SceneRecord(scene_id=key, path=main)
-        _describe(rec, members, log)
+        _describe(rec, members, log, listing)
         records.append(rec)
         if rec.problems:
             log(f"Warning: {rec.scene_id}: {'; '.join(rec.problems)}")
-    records.sort(key=lambda r: (r.acquisition is None, r.acquisition or _dt.datetime.max.replace(tzinfo=_dt.timezone.utc),
-                                r.scene_id))
+    latest = _dt.datetime.max.replace(tzinfo=_dt.timezone.utc)
+    records.sort(key=lambda r: (r.acquisition is None, r.acquisition or latest, r.scene_id))
     crs = Counter(r.crs_name() for r in records if r.usable)
     if len(crs) > 1:
         log("Scenes come in several CRSs (" + ", ".join(f"{c} x{n}" for c, n in crs.most_common())

@@ -168,7 +168,8 @@ def test_tsho_rolpa_aoi_window_counts_and_synthesis(tsho_cat, aoi, tsho_dir):
 def test_tsho_rolpa_tolerance_picks_closest_to_middle(tsho_cat, aoi):
     sels = S.select_area(tsho_cat, aoi, "2021-07-01", "2024-08-31", rule="extent", max_nodata_fraction=0.05)
     asc, dsc = sels["ASCENDING"], sels["DESCENDING"]
-    middle = dt.datetime(2021, 7, 1, tzinfo=UTC) + (dt.datetime(2024, 8, 31, tzinfo=UTC) - dt.datetime(2021, 7, 1, tzinfo=UTC)) / 2
+    d0, d1 = dt.datetime(2021, 7, 1, tzinfo=UTC), dt.datetime(2024, 8, 31, tzinfo=UTC)
+    middle = d0 + (d1 - d0) / 2
     assert asc.middle == middle == dt.datetime(2023, 1, 30, 12, tzinfo=UTC)
     assert asc.status == "scene" and asc.chosen.acquisition_time == "2022-07-25T12:22:32Z"
     assert asc.nodata_count == 816
@@ -452,3 +453,10 @@ def test_output_folder_inside_input_is_skipped(tmp_path, tsho_dir):
     shutil.copy(d / "S1A_20220725T122232_ASC_RTC20_gamma0_VV_tshoRolpa.tif", d / "out" / "x_ASC_20220725T122232.tif")
     assert len(S.build_catalogue(d, exclude_dirs=[str(d / "out")])) == 6
     assert len(S.build_catalogue(d)) == 7
+
+
+def test_multiband_export_named_with_a_polarisation(tmp_path):
+    # 'export_VV_VH.tif' holds both polarisations: band descriptions win over the name
+    write_ee(tmp_path / "S1_export_VV_VH.tif", dt.datetime(2022, 7, 25, 12, 22, 32, tzinfo=UTC), "ASCENDING", -10.4)
+    r = S.build_catalogue(tmp_path)[0]
+    assert r.files["VV"][1] == 1 and r.files["VH"][1] == 2 and r.files["angle"][1] == 3
