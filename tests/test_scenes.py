@@ -300,6 +300,9 @@ def test_earth_engine_exports(tmp_path):
     assert r.orbit_pass == "ASCENDING" and r.pass_source == "metadata (ORBITPROPERTIES_PASS)"
     assert r.relative_orbit == 85 and r.orbit_source == "metadata (RELATIVEORBITNUMBER_START)"
     assert r.platform == "S1A"
+    # GDAL reads 'system:time_start' back as key 'system' = 'time_start=...': open_scene rejoins it
+    sc = open_scene(r.path)
+    assert sc.acquisition_time == "2022-07-25T12:22:32Z" and sc.orbit_pass == "ASCENDING"
     # heading from the angle band: local direction recovered, carried to the nadir track
     assert r.heading_source.startswith("incidence-angle gradient")
     lon, lat, vals = S._angle_samples(*r.files["angle"])
