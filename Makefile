@@ -62,3 +62,19 @@ uninstall:
 
 clean:
 	rm -rf build demo_output .pytest_cache
+
+# Installable plugin zip, built with pb_tool (pb_tool.cfg lists what ships): the deployed copy is staged
+# in PACKAGE_DIR (never the user's QGIS profile) and zipped to PACKAGE_ZIP. pb_tool zips with the
+# `zip` program, installed here when missing.
+PB_TOOL := $(VENV)/bin/pb_tool
+PACKAGE_DIR ?= build/package
+PACKAGE_ZIP ?= build/glasar.zip
+
+.PHONY: package
+package: deps
+	@command -v zip >/dev/null || $(MAKE) --no-print-directory system-deps APT_PACKAGES=zip
+	rm -rf "$(PACKAGE_DIR)" glasar.zip
+	$(PB_TOOL) zip --quick --no-docs --config_file pb_tool.cfg --plugin_path "$(PACKAGE_DIR)"
+	mkdir -p "$(dir $(PACKAGE_ZIP))"
+	mv glasar.zip "$(PACKAGE_ZIP)"
+	@echo "Built $(PACKAGE_ZIP)"
