@@ -10,6 +10,8 @@ from .base import ICON_DIR
 def _algorithm_classes():
     """Every algorithm the provider offers, in Toolbox order (explicit list, stable ids)."""
     from .fuse_asc_desc import FuseAscDescAlgorithm
+    from .ee_dem import EEDemAlgorithm
+    from .ee_sentinel1 import EESentinel1Algorithm
     from .map_lakes import MapLakesAlgorithm
     from .select_scenes import SelectScenesAlgorithm
 
@@ -17,6 +19,8 @@ def _algorithm_classes():
         MapLakesAlgorithm,
         SelectScenesAlgorithm,
         FuseAscDescAlgorithm,
+        EESentinel1Algorithm,
+        EEDemAlgorithm,
     ]
 
 
