@@ -235,36 +235,48 @@ def map_lake(lake_input, asc, desc, options, footprints=None, keep_arrays=False)
                                                                       fusion.SOURCE_DISTORTED)).mean()), 4),
         )
 
-    try:
-        water, info = extraction.classify_water(fused, valid, options.method, options.seed)
-    except extraction.NoWaterFound as exc:
-        return result(f"no water found: {exc}")
-    except GlasarError as exc:
-        return result(f"skipped: {exc}")
-    base_fields["threshold_db"] = None if math.isnan(info["threshold_db"]) else round(info["threshold_db"], 3)
+    status, extracted, wkb, water, mapped = extract_and_score(fused, valid, lake, area_km2, grid, srs, options)
+    arrays = {}
+    if keep_arrays:
+        arrays = {"grid": grid, "asc_db": asc_db[0], "desc_db": desc_db[0], "fused_db": fused[0],
+                  "source": sources, "water": water, "mapped": mapped, "lake_mask": lake_mask}
+    if is_mapped(status):
+        status += note
+    return result(status, wkb, arrays, **extracted)
 
+
+def extract_and_score(bands_db, valid, lake, area_km2, grid, srs, options):
+    """Water (dark class) -> lake regions touching the interior -> open/close, small holes
+    filled -> GDAL polygon -> scores against the reference lake (metric CRS srs).
+
+    Returns (status, fields, wkb in EPSG:4326 or None, water mask, mapped mask).
+    """
+    fields = {}
+    try:
+        water, info = extraction.classify_water(bands_db, valid, options.method, options.seed)
+    except extraction.NoWaterFound as exc:
+        return f"no water found: {exc}", fields, None, None, None
+    except GlasarError as exc:
+        return f"skipped: {exc}", fields, None, None, None
+    t = info.get("threshold_db")
+    fields["threshold_db"] = None if t is None or math.isnan(t) else round(t, 3)
     interior = lg.lake_interior(lake, area_km2)
     interior_mask = rasterize(interior, grid, all_touched=True)
     cleaned = extraction.open_close(water)
     mapped = extraction.select_lake(cleaned, interior_mask)
     if not mapped.any():
-        return result("no water found: no dark water touches the lake interior")
+        return "no water found: no dark water touches the lake interior", fields, None, water, mapped
     max_hole = max(4, int(options.max_hole_fraction * mapped.sum()))
     mapped = extraction.fill_small_holes(mapped, max_hole)
-
     polygon = polygonize(mapped, grid)
     scores = polygon_scores(polygon, lake)
     wkb = bytes(lg.transform_geometry(polygon, srs, lg.WGS84).ExportToWkb()) if polygon is not None else None
-    arrays = {}
-    if keep_arrays:
-        arrays = {"grid": grid, "asc_db": asc_db[0], "desc_db": desc_db[0], "fused_db": fused[0],
-                  "source": sources, "water": water, "mapped": mapped, "lake_mask": lake_mask}
-    return result(
-        STATUS_OK + note, wkb, arrays,
+    fields.update(
         area_pred_km2=round(scores.area_pred_km2, 6), area_ref_km2=round(scores.area_ref_km2, 6),
         iou=round(scores.iou, 4), precision=round(scores.precision, 4), recall=round(scores.recall, 4),
         f1=round(scores.f1, 4),
     )
+    return STATUS_OK, fields, wkb, water, mapped
 
 
 def _usable_passes(asc_db, desc_db, lake_mask, res, options):
@@ -303,27 +315,41 @@ def _bounds_polygon(bounds):
     return poly
 
 
-def map_lakes(lakes, asc_path, desc_path, options, progress=None, is_canceled=None, log=None):
-    """Map every lake; yields LakeResult in inventory order.
-
-    progress(fraction), is_canceled() and log(message) are optional callbacks; cancelling
-    stops between lakes. Raises GlasarError for run-level problems (unreadable rasters,
-    units contradicted by the data, rasters that do not overlap).
-    """
+def validate_options(options):
     if options.method not in extraction.METHODS:
         raise GlasarError(f"unknown method {options.method!r}; choose one of {', '.join(extraction.METHODS)}")
     if options.band not in BANDS:
         raise GlasarError(f"unknown band {options.band!r}; choose one of {', '.join(BANDS)}")
-    asc = prepare_scene(asc_path, options.units_asc, "ascending raster")
-    desc = prepare_scene(desc_path, options.units_desc, "descending raster")
+    if options.speckle_filter not in speckle.FILTERS:
+        raise GlasarError(f"unknown speckle filter {options.speckle_filter!r}")
+    if options.normalisation not in fusion.NORMALISATIONS:
+        raise GlasarError(f"unknown normalisation {options.normalisation!r}")
+
+
+def check_run(asc, desc, options, log=None):
+    """Run-level checks on prepared scenes: pass tags, required bands (clear errors)."""
     for role, p in (("ascending", asc), ("descending", desc)):
         if log:
             log(f"{role}: {p.scene.name}, units {p.units} ({p.units_reason}), "
                 f"time {p.scene.acquisition_time or 'unknown'}")
         if p.scene.orbit_pass and p.scene.orbit_pass != role.upper():
             raise GlasarError(f"{p.scene.name} is a {p.scene.orbit_pass.lower()} scene but was given as {role}")
-    footprints = check_overlap(asc, desc)
     _bands_for(options.band, asc, desc)  # a missing band is a run-level error, not 80 lake statuses
+
+
+def map_lakes(lakes, asc_path, desc_path, options, progress=None, is_canceled=None, log=None):
+    """Map every lake in this process; yields LakeResult in inventory order.
+
+    progress(fraction), is_canceled() and log(message) are optional callbacks; cancelling
+    stops between lakes. Raises GlasarError for run-level problems (unreadable rasters,
+    units contradicted by the data, rasters that do not overlap, a missing band).
+    See inventory_run.run_inventory for worker processes and the resumable journal.
+    """
+    validate_options(options)
+    asc = prepare_scene(asc_path, options.units_asc, "ascending raster")
+    desc = prepare_scene(desc_path, options.units_desc, "descending raster")
+    check_run(asc, desc, options, log)
+    footprints = check_overlap(asc, desc)
     lakes = list(lakes)
     for i, lake in enumerate(lakes):
         if is_canceled and is_canceled():

@@ -1,20 +1,9 @@
 """glasar:maplakes - Map glacial lakes (end to end, one feature per inventory lake)."""
-import csv
 import os
-import tempfile
 
 from qgis.core import (
-    QgsCoordinateReferenceSystem,
-    QgsCoordinateTransform,
-    QgsFeature,
-    QgsFeatureRequest,
-    QgsFeatureSink,
-    QgsField,
-    QgsFields,
-    QgsGeometry,
     QgsProcessing,
     QgsProcessingException,
-    QgsProcessingFeatureSource,
     QgsProcessingParameterEnum,
     QgsProcessingParameterFeatureSink,
     QgsProcessingParameterFeatureSource,
@@ -24,39 +13,11 @@ from qgis.core import (
     QgsProcessingParameterRasterLayer,
     QgsWkbTypes,
 )
-from qgis.PyQt.QtCore import QVariant
 
 from ..algorithms import GlasarError
-from ..algorithms import extraction, pipeline, speckle, units
+from ..algorithms import extraction, inventory_run, pipeline, speckle, units
+from . import lake_io
 from .base import GlasarAlgorithm
-
-_QVARIANT = {str: QVariant.String, float: QVariant.Double}
-
-
-def result_fields():
-    fields = QgsFields()
-    for name, kind in pipeline.RESULT_FIELDS:
-        fields.append(QgsField(name, _QVARIANT[kind]))
-    return fields
-
-
-def write_csv_atomically(path, rows, columns):
-    """Write rows (dicts) to a CSV via a temporary file in the same folder, then rename."""
-    folder = os.path.dirname(os.path.abspath(path)) or "."
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".glasar_", suffix=".csv", dir=folder)
-    try:
-        with os.fdopen(fd, "w", newline="", encoding="utf-8") as fh:
-            writer = csv.DictWriter(fh, fieldnames=list(columns))
-            writer.writeheader()
-            for row in rows:
-                writer.writerow({k: ("" if row.get(k) is None else row.get(k)) for k in columns})
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
-
 
 class MapLakesAlgorithm(GlasarAlgorithm):
     ASCENDING = "ASCENDING"
@@ -72,6 +33,7 @@ class MapLakesAlgorithm(GlasarAlgorithm):
     MIN_AREA = "MIN_AREA"
     RESOLUTION = "RESOLUTION"
     FUSION_TOLERANCE = "FUSION_TOLERANCE"
+    WORKERS = "WORKERS"
     OUTPUT = "OUTPUT"
     TABLE = "TABLE"
 
@@ -169,6 +131,14 @@ class MapLakesAlgorithm(GlasarAlgorithm):
             advanced=True,
         )
         self.add_param(
+            QgsProcessingParameterNumber(self.WORKERS, self.tr("Worker processes"),
+                                         QgsProcessingParameterNumber.Type.Integer, os.cpu_count() or 1,
+                                         minValue=1, maxValue=256),
+            "Lakes are mapped in this many worker processes (default: the number of CPUs); results are the "
+            "same as with one worker, in inventory order.",
+            advanced=True,
+        )
+        self.add_param(
             QgsProcessingParameterFeatureSink(self.OUTPUT, self.tr("Mapped lakes"), QgsProcessing.SourceType.TypeVectorPolygon),
             "One feature per inventory lake with the mapped outline and its accuracy figures.",
         )
@@ -191,19 +161,6 @@ class MapLakesAlgorithm(GlasarAlgorithm):
             fusion_tolerance_db=self.parameterAsDouble(parameters, self.FUSION_TOLERANCE, context),
         )
 
-    def read_lakes(self, source, id_field, context, feedback):
-        """Inventory features as pipeline.LakeInput in EPSG:4326 (lon/lat), inventory order."""
-        wgs84 = QgsCoordinateReferenceSystem("EPSG:4326")
-        request = QgsFeatureRequest().setDestinationCrs(wgs84, context.transformContext())
-        lakes = []
-        # Invalid polygons are repaired (or reported) per lake by the pipeline, not fatal to the run.
-        for feat in source.getFeatures(request, QgsProcessingFeatureSource.FlagSkipGeometryValidityChecks):
-            lake_id = str(feat[id_field]) if id_field else str(feat.id())
-            geom = feat.geometry()
-            wkb = bytes(geom.asWkb()) if geom is not None and not geom.isNull() else b""
-            lakes.append(pipeline.LakeInput(lake_id, wkb))
-        return lakes
-
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
         asc_layer = self.parameterAsRasterLayer(parameters, self.ASCENDING, context)
         desc_layer = self.parameterAsRasterLayer(parameters, self.DESCENDING, context)
@@ -222,53 +179,36 @@ class MapLakesAlgorithm(GlasarAlgorithm):
         if dem_layer is not None:
             feedback.pushInfo(self.tr("DEM given: {}").format(dem_layer.source()))
 
-        lakes = self.read_lakes(source, id_field, context, feedback)
+        lakes = lake_io.read_lakes(source, id_field, context)
         if not lakes:
             raise QgsProcessingException(self.tr("The inventory has no features (or none selected)."))
         feedback.pushInfo(self.tr("Mapping {} lakes with {} on {}").format(len(lakes), options.method, options.band))
 
-        results = []
+        workers = self.parameterAsInt(parameters, self.WORKERS, context)
+        journal = inventory_run.journal_path_for(self.parameterAsOutputLayer(parameters, self.OUTPUT, context))
+        if journal:
+            feedback.pushInfo(self.tr("Journal: {} (re-running with the same outputs resumes)").format(journal))
         try:
-            runner = pipeline.map_lakes(
-                lakes, asc_layer.source(), desc_layer.source(), options,
+            results = inventory_run.run_inventory(
+                lakes, asc_layer.source(), desc_layer.source(), options, workers=workers, journal_path=journal,
                 progress=lambda f: feedback.setProgress(100.0 * f),
                 is_canceled=feedback.isCanceled, log=feedback.pushInfo,
             )
-            for res in runner:
-                results.append(res)
-                f = res.fields
-                if pipeline.is_mapped(res.status):
-                    feedback.pushInfo(self.tr("lake {}: IoU {:.3f}, area {:.3f} km2 (reference {:.3f})").format(
-                        res.lake_id, f["iou"], f["area_pred_km2"], f["area_ref_km2"]))
-                else:
-                    feedback.pushInfo(self.tr("lake {}: {}").format(res.lake_id, res.status))
         except GlasarError as exc:
             raise QgsProcessingException(str(exc)) from None
-        if feedback.isCanceled():
-            raise QgsProcessingException(self.tr("Canceled: no output was written."))
+        if results is None or feedback.isCanceled():
+            raise QgsProcessingException(self.tr("Canceled: no output was written (finished lakes are kept in the "
+                                                 "journal; run again with the same outputs to resume)."))
+        for res in results:
+            f = res.fields
+            if pipeline.is_mapped(res.status):
+                feedback.pushInfo(self.tr("lake {}: IoU {:.3f}, area {:.3f} km2 (reference {:.3f}) {}").format(
+                    res.lake_id, f["iou"], f["area_pred_km2"], f["area_ref_km2"], res.status[2:]))
+            else:
+                feedback.pushInfo(self.tr("lake {}: {}").format(res.lake_id, res.status))
 
         # Outputs are created only now, after every lake is done, so a cancelled run leaves none.
-        sink, dest_id = self.parameterAsSink(parameters, self.OUTPUT, context, result_fields(),
-                                             QgsWkbTypes.MultiPolygon, source.sourceCrs())
-        if sink is None:
-            raise QgsProcessingException(self.invalidSinkError(parameters, self.OUTPUT))
-        to_inventory = QgsCoordinateTransform(QgsCoordinateReferenceSystem("EPSG:4326"), source.sourceCrs(),
-                                              context.transformContext())
-        fields = result_fields()
-        for res in results:
-            feat = QgsFeature(fields)
-            if res.wkb:
-                geom = QgsGeometry()
-                geom.fromWkb(res.wkb)
-                geom.transform(to_inventory)
-                feat.setGeometry(geom)
-            feat.setAttributes([res.fields.get(name) for name, _ in pipeline.RESULT_FIELDS])
-            sink.addFeature(feat, QgsFeatureSink.FastInsert)
-        outputs = {self.OUTPUT: dest_id}
-        table = self.parameterAsFileOutput(parameters, self.TABLE, context)
-        if table:
-            write_csv_atomically(table, [r.fields for r in results], [n for n, _ in pipeline.RESULT_FIELDS])
-            outputs[self.TABLE] = table
+        outputs = lake_io.write_lake_outputs(self, parameters, context, source, results, self.OUTPUT, self.TABLE)
         n_ok = sum(pipeline.is_mapped(r.status) for r in results)
         feedback.pushInfo(self.tr("{} of {} lakes mapped; {} skipped").format(n_ok, len(results), len(results) - n_ok))
         return outputs

@@ -9,6 +9,7 @@ from .base import ICON_DIR
 
 def _algorithm_classes():
     """Every algorithm the provider offers, in Toolbox order (explicit list, stable ids)."""
+    from .extract_lakes import ExtractLakesAlgorithm
     from .fuse_asc_desc import FuseAscDescAlgorithm
     from .ee_dem import EEDemAlgorithm
     from .ee_sentinel1 import EESentinel1Algorithm
@@ -19,6 +20,7 @@ def _algorithm_classes():
         MapLakesAlgorithm,
         SelectScenesAlgorithm,
         FuseAscDescAlgorithm,
+        ExtractLakesAlgorithm,
         EESentinel1Algorithm,
         EEDemAlgorithm,
     ]

@@ -66,3 +66,28 @@ def lake_scene(rng, shape=(120, 120), lake=(40, 80, 30, 90), land_db=-7.0, water
     mean_db[r0:r1, c0:c1] = water_db
     mean = 10 ** (mean_db / 10)
     return (mean * rng.gamma(looks, 1.0 / looks, size=shape)).astype(np.float32)
+
+
+def many_lakes_scene(tmp_path, n_side=8, rng_seed=7, looks=6.0, size=None):
+    """A pair of HyP3-like scenes (20 m, UTM 45N) with n_side^2 rectangular lakes on a lattice,
+    and their inventory in EPSG:4326. Returns (asc_path, desc_path, inventory_path, n_lakes)."""
+    rng = np.random.default_rng(rng_seed)
+    cell = 40  # pixels per lattice cell (800 m)
+    side = size or n_side * cell
+    x0, y0, res = 440000.0, 3080000.0, 20.0
+    mean_db = np.full((side, side), -7.0)
+    wkts = []
+    for i in range(n_side):
+        for j in range(n_side):
+            r0, c0 = i * cell + 12, j * cell + 12
+            h, w = 10 + (i * 3 + j) % 8, 12 + (j * 5 + i) % 10
+            mean_db[r0:r0 + h, c0:c0 + w] = -19.0
+            wkts.append(utm_to_wgs84_wkt(rect_wkt(x0 + c0 * res, y0 - (r0 + h) * res, x0 + (c0 + w) * res, y0 - r0 * res)))
+    mean = 10 ** (mean_db / 10)
+    gt = (x0, res, 0, y0, 0, -res)
+    asc = write_geotiff(tmp_path / "S1A_20230801T121000_ASC_many.tif",
+                        (mean * rng.gamma(looks, 1 / looks, mean.shape)).astype(np.float32), gt, nodata=0)
+    desc = write_geotiff(tmp_path / "S1A_20230804T001000_DSC_many.tif",
+                         (mean * rng.gamma(looks, 1 / looks, mean.shape)).astype(np.float32), gt, nodata=0)
+    inv = write_polygons(tmp_path / "many_lakes.gpkg", wkts, ids=[f"L{k:03d}" for k in range(len(wkts))])
+    return asc, desc, inv, len(wkts)
