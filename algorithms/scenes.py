@@ -26,6 +26,14 @@ of the window, the later variant's ``Nodata_tore``) the one closest to the middl
 scenes reaching the window is used ("synthesis", masked pixels ignored, all bands including
 angle). Dates are inclusive; the middle date of 2019-06-01..2019-08-30 is 2019-07-16 as in the
 original.
+
+Use lake by lake (e.g. from the mapping pipeline)::
+
+    catalogue = build_catalogue(folder_or_paths, log=print)          # once per run
+    sels = select_area(catalogue, lake_wgs84, start, end)             # {pass: Selection}, one grid
+    sel = sels["ASCENDING"]; sel.status                               # 'scene' | 'synthesis' | 'none'
+    arr = sel.read("VV", grid)                                        # window values (median if synthesis)
+    write_selection(sel, path, pad_px=8)                              # GeoTIFF + tags for open_scene
 """
 import csv
 import datetime as _dt
@@ -724,6 +732,10 @@ class Selection:
             arr = _median_of(self.sources, band, grid, self.units if band in POL_BANDS else "")
         self._cache[key] = arr
         return arr
+
+    def release(self):
+        """Drop cached window arrays (keep the decision and reasons), e.g. after writing."""
+        self._cache.clear()
 
     def tags(self):
         """GDAL tags that describe the result (read back by sar_io.open_scene)."""

@@ -273,6 +273,7 @@ class SelectScenesAlgorithm(GlasarAlgorithm):
                         continue
                     name = scenes.output_name(area_id, sel)
                     path = scenes.write_selection(sel, os.path.join(staging, name), extra_tags={"LAKE_ID": area_id})
+                    sel.release()
                     written.append(path)
                     first.setdefault(p, os.path.join(out_dir, name))
                     feedback.pushInfo(self.tr("area {} {}: {}").format(area_id, p.lower(), sel.message))
