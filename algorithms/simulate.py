@@ -743,7 +743,7 @@ def simulate_from_dem(dem, domain_grid, margin_px, seed=0, n_lakes=None, enl=DEF
     passes = {}
     for k, geom in enumerate(geometries):
         if is_canceled is not None and is_canceled():
-            raise GlasarError("canceled")
+            raise GlasarError("the simulation was canceled")
         t0 = time.perf_counter()
         passes[geom.orbit_pass] = simulate_pass(dem_sim, domain_grid, classes, texture, geom, scene_grid, rng, enl=enl)
         timing[f"pass_{geom.orbit_pass.lower()}_s"] = time.perf_counter() - t0

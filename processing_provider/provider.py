@@ -15,6 +15,7 @@ def _algorithm_classes():
     from .ee_sentinel1 import EESentinel1Algorithm
     from .map_lakes import MapLakesAlgorithm
     from .select_scenes import SelectScenesAlgorithm
+    from .simulate_scene import SimulateSceneAlgorithm
 
     return [
         MapLakesAlgorithm,
@@ -23,6 +24,7 @@ def _algorithm_classes():
         ExtractLakesAlgorithm,
         EESentinel1Algorithm,
         EEDemAlgorithm,
+        SimulateSceneAlgorithm,
     ]
 
 
