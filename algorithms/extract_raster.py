@@ -12,6 +12,7 @@ from .grid import rasterize, raster_footprint, warp_band
 from .pipeline import (PreparedScene, RESULT_FIELDS, LakeResult, _bounds_polygon, _overview_sample,
                        analysis_grid, extract_and_score, validate_options)
 from .sar_io import open_scene
+from .thresholds import ALL_THRESHOLD_METHODS
 
 
 def prepare_raster(path, bands=None, units="auto"):
@@ -69,9 +70,9 @@ def extract_lake(lake_input, prepared, band_indices, band_units, options, footpr
     fields["valid_fraction"] = round(valid_fraction, 4)
     if valid_fraction == 0.0:
         return result("skipped: the lake itself is all nodata")
-    if options.method in ("otsu", "isodata", "minimum", "yen", "kittler_illingworth", "bmax_otsu", "edge_otsu"):
+    if options.method in ALL_THRESHOLD_METHODS:
         bands_db = bands_db[:1]  # thresholds use the first band, as the original
-    status, extracted, wkb, _, _ = extract_and_score(bands_db, valid, lake, area_km2, grid, srs, options)
+    status, extracted, wkb, _, _ = extract_and_score(bands_db, valid, lake, area_km2, grid, srs, options, lake_mask)
     return result(status, wkb, **extracted)
 
 

@@ -10,10 +10,11 @@ import numpy as np
 from scipy import ndimage
 
 from . import GlasarError
-from .clustering import CLUSTER_METHODS, kmeans_water
-from .thresholds import THRESHOLD_METHODS, threshold
+from .clustering import CLUSTER_METHODS, cluster_water, equivalent_threshold
+from .snic import SNIC_METHODS, snic_kmeans_water
+from .thresholds import ALL_THRESHOLD_METHODS, threshold_image
 
-METHODS = THRESHOLD_METHODS + CLUSTER_METHODS
+METHODS = ALL_THRESHOLD_METHODS + CLUSTER_METHODS + SNIC_METHODS
 # Water in C-band VV rarely exceeds -10 dB, land rarely falls below -25 dB: a threshold
 # outside [-30, -8] dB means the window has no water/land contrast worth mapping.
 PLAUSIBLE_THRESHOLD_DB = (-30.0, -8.0)
@@ -24,33 +25,38 @@ class NoWaterFound(Exception):
     """The method found no plausible water at the lake (reported as the lake's status)."""
 
 
-def classify_water(bands_db, valid, method="otsu", seed=0):
+def classify_water(bands_db, valid, method="otsu", seed=0, lake_mask=None):
     """Water mask of a window.
 
-    bands_db: list of 2-D dB arrays (first = the band thresholds use, normally VV);
-    valid: pixels usable in every band. Threshold methods use only the first band, as the
-    original; clustering uses all bands. Returns (water mask, info dict with 'threshold_db'
-    for threshold methods).
+    bands_db: list of 2-D dB arrays (first = the band thresholds use, normally VV); valid:
+    pixels usable in every band; lake_mask: the inventory lake on the window (edge_otsu's
+    prior). Threshold methods use only the first band, as the original; clustering and SNIC
+    use all bands. Returns (water mask, {'threshold_db': t}); for clusterers t is the
+    first-band value that best reproduces their split. Raises NoWaterFound when the method
+    finds no two-class structure or the split lies outside the plausible dB range.
     """
     if valid.sum() < 10:
         raise GlasarError("fewer than 10 valid pixels in the window")
     first = bands_db[0]
-    if method in THRESHOLD_METHODS:
-        t = threshold(first[valid], method)
-        lo, hi = PLAUSIBLE_THRESHOLD_DB
+    lo, hi = PLAUSIBLE_THRESHOLD_DB
+    if method in ALL_THRESHOLD_METHODS:
+        t = threshold_image(first, valid, method, lake_mask=lake_mask)
         if not lo <= t <= hi:
             raise NoWaterFound(f"{method} threshold {t:.1f} dB is outside the plausible {lo:.0f}..{hi:.0f} dB")
         with np.errstate(invalid="ignore"):
             return valid & (first < t), {"threshold_db": t}
     if method in CLUSTER_METHODS:
-        features = np.stack([b[valid] for b in bands_db], axis=1)
-        labels = kmeans_water(features, seed=seed)
         water = np.zeros(valid.shape, dtype=bool)
-        water[valid] = labels
-        # Report the split as the midpoint between the two clusters' VV extremes.
-        dark_max = float(first[water].max()) if water.any() else float("nan")
-        return water, {"threshold_db": dark_max}
-    raise GlasarError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
+        water[valid] = cluster_water(np.stack([b[valid] for b in bands_db], axis=1), method, seed=seed)
+    elif method in SNIC_METHODS:
+        water = snic_kmeans_water(bands_db, valid, with_bands=(method == "snic_kmeans_with_bands"), seed=seed)
+    else:
+        raise GlasarError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
+    t = equivalent_threshold(first[valid], water[valid])
+    if not water.any() or not lo <= t <= hi:
+        raise NoWaterFound(f"{method}: the dark cluster splits the first band at {t:.1f} dB, outside the "
+                           f"plausible {lo:.0f}..{hi:.0f} dB")
+    return water, {"threshold_db": t}
 
 
 def open_close(mask):

@@ -235,7 +235,8 @@ def map_lake(lake_input, asc, desc, options, footprints=None, keep_arrays=False)
                                                                       fusion.SOURCE_DISTORTED)).mean()), 4),
         )
 
-    status, extracted, wkb, water, mapped = extract_and_score(fused, valid, lake, area_km2, grid, srs, options)
+    status, extracted, wkb, water, mapped = extract_and_score(fused, valid, lake, area_km2, grid, srs, options,
+                                                              lake_mask)
     arrays = {}
     if keep_arrays:
         arrays = {"grid": grid, "asc_db": asc_db[0], "desc_db": desc_db[0], "fused_db": fused[0],
@@ -245,7 +246,7 @@ def map_lake(lake_input, asc, desc, options, footprints=None, keep_arrays=False)
     return result(status, wkb, arrays, **extracted)
 
 
-def extract_and_score(bands_db, valid, lake, area_km2, grid, srs, options):
+def extract_and_score(bands_db, valid, lake, area_km2, grid, srs, options, lake_mask=None):
     """Water (dark class) -> lake regions touching the interior -> open/close, small holes
     filled -> GDAL polygon -> scores against the reference lake (metric CRS srs).
 
@@ -253,7 +254,7 @@ def extract_and_score(bands_db, valid, lake, area_km2, grid, srs, options):
     """
     fields = {}
     try:
-        water, info = extraction.classify_water(bands_db, valid, options.method, options.seed)
+        water, info = extraction.classify_water(bands_db, valid, options.method, options.seed, lake_mask)
     except extraction.NoWaterFound as exc:
         return f"no water found: {exc}", fields, None, None, None
     except GlasarError as exc:
