@@ -19,7 +19,7 @@ from qgis.core import QgsProcessingException
 
 from glasar.algorithms import earthengine as E
 from test_earthengine import (  # noqa: F401 (ee_api is a fixture)
-    ASC_ID, DSC_ID, FakeEarthEngine, _service_key, clean_home, default_selection, ee_api, scene_info,
+    FakeEarthEngine, _service_key, clean_home, default_selection, ee_api, scene_info,
     tsho_footprints,
 )
 
@@ -160,15 +160,20 @@ def sample_pixels(path):
     return pixels
 
 
+TSHO_ASC = "S1A_IW_GRDH_1SDV_20220725T122232_20220725T122257_044271_0548A1_4E0F"
+TSHO_DSC = "S1A_IW_GRDH_1SDV_20220728T001131_20220728T001156_044307_0549B3_2C1A"
+
+
 class TshoServer(FakeEarthEngine):
-    """Serves the 2022 ascending clip for ASC_ID and the descending clip for DSC_ID."""
+    """Serves the 2022 ascending clip for TSHO_ASC and the descending clip for TSHO_DSC."""
 
     def __init__(self, tsho_rolpa):
         fa, fd, _, _ = tsho_footprints()
-        selection = {"ASCENDING": scene_info("ASCENDING", ASC_ID, "2022-07-25T12:22:32Z", fa, orbit=12),
-                     "DESCENDING": scene_info("DESCENDING", DSC_ID, "2022-07-28T00:11:31Z", fd, orbit=121)}
+        selection = {"ASCENDING": scene_info("ASCENDING", TSHO_ASC, "2022-07-25T12:22:32Z", fa, orbit=12),
+                     "DESCENDING": scene_info("DESCENDING", TSHO_DSC, "2022-07-28T00:11:31Z", fd, orbit=121)}
         super().__init__(selection)
-        self.routes = {ASC_ID: sample_pixels(tsho_rolpa["asc_2022"]), DSC_ID: sample_pixels(tsho_rolpa["desc_2022"])}
+        self.routes = {TSHO_ASC: sample_pixels(tsho_rolpa["asc_2022"]),
+                       TSHO_DSC: sample_pixels(tsho_rolpa["desc_2022"])}
 
     def request(self, uri, method="GET", body=None, headers=None, **kwargs):
         body_s = body.decode() if isinstance(body, bytes) else (body or "")
@@ -197,7 +202,8 @@ def test_fetch_pair_then_maplakes_maps_tsho_rolpa(glasar_provider, fake_connect,
     server = TshoServer(tsho_rolpa)
     with apitestcase.UsingCloudApi(mock_http=server):
         res = run("eesentinel1", {"INVENTORY": tsho_lake, "LAKE_ID_FIELD": "GLIMS_ID", "START": "2022-07-01",
-                                  "END": "2022-08-31", "PROJECT": "my-project", "OUTPUT_FOLDER": str(out)})
+                                  "END": "2022-08-31", "RELATIVE_ORBITS": "12, 121", "MIN_INCIDENCE": 33.5,
+                                  "PROJECT": "my-project", "OUTPUT_FOLDER": str(out)})
     assert fake_connect and fake_connect[0]["project"] == "my-project"
     assert res["N_FILES"] == 2 and res["OUTPUT_FOLDER"] == str(out)
     asc = out / "S1_ASC_20220725T122232_GL086863E28114N.tif"
@@ -208,6 +214,9 @@ def test_fetch_pair_then_maplakes_maps_tsho_rolpa(glasar_provider, fake_connect,
     # the selection request carried the middle date 2022-07-31 and the window
     value_body = [b for k, _, b in server.log if k == "value"][0]
     assert "1659225600000" in value_body  # 2022-07-31T00:00Z
+    assert '"minAngle"' in value_body and "33.5" in value_body and '"relativeOrbitNumber_start"' in value_body
+    pixel_bodies = [b for k, _, b in server.log if k == "pixels"]
+    assert any(f"COPERNICUS/S1_GRD/{TSHO_ASC}" in b for b in pixel_bodies)
     ds = gdal.Open(str(asc))
     assert ds.GetGeoTransform()[1] == 10.0 and ds.GetMetadata()["PASS"] == "ASCENDING"
     ds = None
@@ -234,6 +243,23 @@ def test_dem_run_with_mocked_server(glasar_provider, fake_connect, tsho_lake, tm
     ds = gdal.Open(str(path))
     assert ds.GetGeoTransform()[1] == 30.0 and ds.GetMetadata()["ASSET"] == "NASA/NASADEM_HGT/001"
     assert "NASA/NASADEM_HGT/001" in [b for k, _, b in server.log if k == "pixels"][0]
+
+
+def test_extent_instead_of_inventory(glasar_provider, fake_connect, tmp_path):
+    from ee import apitestcase
+
+    server = FakeEarthEngine({})
+    with apitestcase.UsingCloudApi(mock_http=server):
+        res = run("eedem", {"EXTENT": "86.46,86.50,27.84,27.88 [EPSG:4326]", "DATASET": "srtm",
+                            "OUTPUT_FOLDER": str(tmp_path)})
+    ds = gdal.Open(str(tmp_path / "DEM_srtm_extent.tif"))
+    gt = ds.GetGeoTransform()
+    # 0.04 deg x 0.04 deg at 27.9 N: ~3.9 km x ~4.4 km in UTM 45N, plus the fetch margins
+    width, height = ds.RasterXSize * gt[1], ds.RasterYSize * -gt[5]
+    assert 3.9e3 + 2 * 160 < width < 4.1e3 + 2 * 160 + 60 and 4.4e3 + 320 < height < 4.5e3 + 320 + 60
+    assert res["N_FILES"] == 1
+    with pytest.raises(QgsProcessingException, match="INVENTORY.*EXTENT"):
+        run("eedem", {"DATASET": "srtm", "OUTPUT_FOLDER": str(tmp_path / "x")})
 
 
 def test_cancel_writes_nothing(glasar_provider, fake_connect, tsho_rolpa, tsho_lake, tmp_path):
