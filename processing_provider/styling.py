@@ -14,6 +14,7 @@ drop it and QGIS would call a dead object (see ``_LIVE``).
 import os
 
 from qgis.core import QgsProcessingContext, QgsProcessingLayerPostProcessorInterface
+from qgis.PyQt.QtCore import QCoreApplication
 
 STYLE_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "ui", "styles")
 
@@ -61,7 +62,8 @@ class StylePostProcessor(QgsProcessingLayerPostProcessorInterface):
         message, ok = layer.loadNamedStyle(self.qml_path)
         self.applied, self.message = bool(ok), message
         if not ok and feedback is not None:
-            feedback.reportError(f"Could not apply the style {os.path.basename(self.qml_path)}: {message}")
+            feedback.reportError(QCoreApplication.translate("StylePostProcessor", "Could not apply the style {}: {}")
+                                 .format(os.path.basename(self.qml_path), message))
             return
         layer.triggerRepaint()
         if hasattr(layer, "emitStyleChanged"):

@@ -41,16 +41,14 @@ def probe(tmp_path_factory):
     reason = _missing()
     if reason:
         pytest.skip(reason)
-    OUTPUT.mkdir(parents=True, exist_ok=True)
-    for old in OUTPUT.glob("gui_*"):
-        old.unlink()
     config = tmp_path_factory.mktemp("qgis_gui_profile")
     run_dir = tmp_path_factory.mktemp("qgis_gui_run")
+    shots = tmp_path_factory.mktemp("qgis_gui_shots")  # this run's files; copied to tests/output at the end
     env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
     env.update(
         QGIS_CUSTOM_CONFIG_PATH=str(config),
         QGIS_PLUGINPATH=str(REPO / "build" / "pluginpath"),  # conftest links build/pluginpath/glasar here
-        GLASAR_GUI_OUT=str(OUTPUT),
+        GLASAR_GUI_OUT=str(shots),
         GLASAR_GUI_SAMPLE=str(REPO / "sample_data"),
         GLASAR_GUI_RUN_DIR=str(run_dir),
         GLASAR_GUI_DEADLINE="90",
@@ -69,25 +67,28 @@ def probe(tmp_path_factory):
         os.killpg(proc.pid, signal.SIGKILL)  # xvfb-run, Xvfb and qgis: the session this test started
         log, _ = proc.communicate()
         pytest.fail(f"QGIS did not finish within {TIMEOUT_S} s:\n{log[-4000:]}")
-    (OUTPUT / "gui_qgis.log").write_text(log)
-    result = OUTPUT / "gui_probe.json"
+    (shots / "gui_qgis.log").write_text(log)
+    OUTPUT.mkdir(parents=True, exist_ok=True)
+    for path in shots.iterdir():  # kept as CI artifacts (tests/output is gitignored)
+        shutil.copy2(path, OUTPUT / path.name)
+    result = shots / "gui_probe.json"
     assert result.is_file(), f"QGIS exited with {proc.returncode} without writing gui_probe.json:\n{log[-4000:]}"
     info = json.loads(result.read_text())
     assert not info.get("error"), info["error"] + "\n" + log[-2000:]
     assert proc.returncode == 0, log[-4000:]
-    return info, run_dir
+    return info, run_dir, shots
 
 
-def _png(name):
+def _png(shots, name):
     from matplotlib import image as mpimg
 
-    path = OUTPUT / name
+    path = shots / name
     assert path.is_file(), name
     return mpimg.imread(str(path), format="png")
 
 
 def test_provider_and_toolbox(probe):
-    info, _ = probe
+    info, _, _ = probe
     assert info["plugin_loaded"] is True
     prov = info["provider"]
     assert (prov["id"], prov["name"]) == ("glasar", "GLaSAR") and prov["icon_null"] is False
@@ -97,7 +98,7 @@ def test_provider_and_toolbox(probe):
 
 
 def test_maplakes_dialog(probe):
-    info, _ = probe
+    info, _, _ = probe
     dlg, alg = info["dialog"], info["algorithm"]
     assert dlg["class"] == "AlgorithmDialog" and dlg["visible"] is True
     assert dlg["title"] == alg["display_name"] == "Map glacial lakes"
@@ -112,11 +113,11 @@ def test_maplakes_dialog(probe):
 
 
 def test_screenshots_are_real_images(probe):
-    info, _ = probe
+    info, _, folder = probe
     shots = info["screenshots"]
     for name in ("gui_maplakes_dialog.png", "gui_qgis_toolbox.png", "gui_qgis_window.png", "gui_map.png"):
         assert shots[name]["saved"] is True, name
-        img = _png(name)
+        img = _png(folder, name)
         assert img.shape[:2] == (shots[name]["height"], shots[name]["width"]), name
         # a drawn window, not a blank buffer: many distinct colours
         flat = (np.round(img[..., :3] * 255).astype(np.int32) @ np.array([65536, 256, 1])).ravel()
@@ -125,7 +126,7 @@ def test_screenshots_are_real_images(probe):
 
 
 def test_run_from_dialog_loads_the_output(probe):
-    info, run_dir = probe
+    info, run_dir, _ = probe
     run = info["run"]
     assert run["finished"] and run["ok"], run
     assert Path(run["results"]["OUTPUT"]) == run_dir / "mapped_lakes.gpkg"
@@ -135,7 +136,7 @@ def test_run_from_dialog_loads_the_output(probe):
 
 def test_output_is_styled_and_report_listed(probe):
     """The IoU style is applied on load and the HTML report goes to the results viewer."""
-    info, run_dir = probe
+    info, run_dir, _ = probe
     if "REPORT" not in info["algorithm"]["parameters"]:
         pytest.skip("glasar:maplakes does not declare REPORT / style OUTPUT yet (lead: integrate, then drop this guard)")
     (lyr,) = [x for x in info["layers"] if x["source"].startswith(str(run_dir / "mapped_lakes.gpkg"))]

@@ -194,3 +194,21 @@ def test_maplakes_output_is_styled_by_iou_when_loaded(glasar_provider, tsho_rolp
     tsho = [f for f in new[0].getFeatures() if f["lake_id"] == "GL086863E28114N"][0]
     assert r.rangeForValue(tsho["iou"]).label() in ("very good: 0.8 – 0.9", "excellent: 0.9 – 1")
     project.removeMapLayer(new[0].id())
+
+
+def test_post_processor_reports_a_style_that_does_not_load(qgis_app, tmp_path):
+    from qgis.core import QgsProcessingContext, QgsProcessingFeedback, QgsVectorLayer
+
+    broken = tmp_path / "broken.qml"
+    broken.write_text("<qgis><renderer-v2 this is not xml")
+    lyr = QgsVectorLayer(_lakes_gpkg(tmp_path / "l.gpkg", [0.5]), "lakes", "ogr")
+    errors = []
+
+    class Feedback(QgsProcessingFeedback):
+        def reportError(self, error, fatalError=False):  # noqa: N802
+            errors.append(error)
+
+    processor = styling.StylePostProcessor(str(broken))
+    processor.postProcessLayer(lyr, QgsProcessingContext(), Feedback())
+    assert processor.applied is False and len(errors) == 1 and "broken.qml" in errors[0]
+    assert type(lyr.renderer()).__name__ == "QgsSingleSymbolRenderer"  # the layer keeps its default style
