@@ -38,6 +38,7 @@ import importlib.util
 import json
 import math
 import os
+import queue
 import random
 import re
 import shutil
@@ -1138,7 +1139,26 @@ def s1_file_name(window, orbit_pass, tags):
     return f"S1_{PASS_SHORT[orbit_pass]}_{stamp}{kind}_{window.file_id}.tif"
 
 
-def _run_parallel(windows, work, max_parallel, progress, is_canceled, log):
+class _ThreadLog:
+    """Workers queue their messages; the calling thread passes them on (QGIS feedback objects are
+    used from the thread that runs the algorithm only)."""
+
+    def __init__(self, log):
+        self.log = log or (lambda m: None)
+        self.queue = queue.SimpleQueue()
+
+    def __call__(self, message):
+        self.queue.put(message)
+
+    def flush(self):
+        while True:
+            try:
+                self.log(self.queue.get_nowait())
+            except queue.Empty:
+                return
+
+
+def _run_parallel(windows, work, max_parallel, progress, is_canceled, thread_log):
     """Run ``work(window)`` for each window with at most ``max_parallel`` running; yields
     (index, result) as lakes finish; per-lake progress; cancel stops between requests."""
     max_parallel = max(1, min(int(max_parallel or 1), 8))
@@ -1149,6 +1169,7 @@ def _run_parallel(windows, work, max_parallel, progress, is_canceled, log):
         pending = set(futures)
         while pending:
             finished, pending = cf.wait(pending, timeout=0.2, return_when=cf.FIRST_COMPLETED)
+            thread_log.flush()
             if is_canceled and is_canceled():
                 for f in pending:
                     f.cancel()
@@ -1167,6 +1188,7 @@ def _run_parallel(windows, work, max_parallel, progress, is_canceled, log):
                 yield futures[f], result
     finally:
         ex.shutdown(wait=True, cancel_futures=True)
+        thread_log.flush()
 
 
 class _Staging:
@@ -1236,6 +1258,7 @@ def fetch_sentinel1(conn, windows, query, out_dir, max_parallel=4, retries=5, pr
     """
     ee = conn.ee
     log = log or (lambda m: None)
+    wlog = _ThreadLog(log)
     windows = list(windows)
     if not windows:
         raise GlasarError("no lake windows to fetch")
@@ -1243,7 +1266,7 @@ def fetch_sentinel1(conn, windows, query, out_dir, max_parallel=4, retries=5, pr
     result = FetchResult()
     try:
         def work(window):
-            call = _caller(conn, retries, sleep, is_canceled, log, window.window_id)
+            call = _caller(conn, retries, sleep, is_canceled, wlog, window.window_id)
             try:
                 info = call(lambda: ee.data.computeValue(selection_graph(ee, window, query)), "choosing scenes")
             except EarthEngineError as exc:
@@ -1263,7 +1286,7 @@ def fetch_sentinel1(conn, windows, query, out_dir, max_parallel=4, retries=5, pr
                 try:
                     heading = heading_from_footprint(pinfo.get("footprint"), p)
                 except GlasarError as exc:
-                    log(f"lake {window.window_id} {p.lower()}: heading not derived ({exc})")
+                    wlog(f"lake {window.window_id} {p.lower()}: heading not derived ({exc})")
                     heading = (None, None)
                 tags = s1_tags(window, query, p, pinfo, *heading)
                 name = s1_file_name(window, p, tags)
@@ -1296,7 +1319,7 @@ def fetch_sentinel1(conn, windows, query, out_dir, max_parallel=4, retries=5, pr
 
         per_window = [None] * len(windows)
         with _RetriesOff(ee):
-            for i, out in _run_parallel(windows, work, max_parallel, progress, is_canceled, log):
+            for i, out in _run_parallel(windows, work, max_parallel, progress, is_canceled, wlog):
                 per_window[i] = out
                 w = windows[i]
                 for p, row, _ in out:
@@ -1327,6 +1350,7 @@ def fetch_dem(conn, windows, dataset, out_dir, max_parallel=4, retries=5, progre
     ee = conn.ee
     d = DEM_DATASETS[dataset]
     log = log or (lambda m: None)
+    wlog = _ThreadLog(log)
     windows = list(windows)
     if not windows:
         raise GlasarError("no lake windows to fetch")
@@ -1334,7 +1358,7 @@ def fetch_dem(conn, windows, dataset, out_dir, max_parallel=4, retries=5, progre
     result = FetchResult()
     try:
         def work(window):
-            call = _caller(conn, retries, sleep, is_canceled, log, window.window_id)
+            call = _caller(conn, retries, sleep, is_canceled, wlog, window.window_id)
             try:
                 arr = fetch_pixels(ee, dem_image(ee, dataset, window), window.grid, window.epsg, 1, call)
             except Canceled:
@@ -1360,7 +1384,7 @@ def fetch_dem(conn, windows, dataset, out_dir, max_parallel=4, retries=5, progre
 
         per_window = [None] * len(windows)
         with _RetriesOff(ee):
-            for i, out in _run_parallel(windows, work, max_parallel, progress, is_canceled, log):
+            for i, out in _run_parallel(windows, work, max_parallel, progress, is_canceled, wlog):
                 per_window[i] = out
                 row = out[0]
                 log(f"lake {windows[i].window_id}: {row['status']}" + (f" -> {row['file']}" if row.get("file") else ""))

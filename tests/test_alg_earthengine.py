@@ -6,7 +6,6 @@ into glasar:maplakes and maps the lake as well as the local files do.
 """
 import csv
 import json
-import os
 import subprocess
 import sys
 import time
@@ -19,7 +18,7 @@ from qgis.core import QgsProcessingException
 
 from glasar.algorithms import earthengine as E
 from test_earthengine import (  # noqa: F401 (ee_api is a fixture)
-    FakeEarthEngine, _service_key, clean_home, default_selection, ee_api, scene_info,
+    FakeEarthEngine, _service_key, clean_home, ee_api, scene_info,
     tsho_footprints,
 )
 
