@@ -142,3 +142,24 @@ def test_installed_plugin_maps_tsho_rolpa(installed, tsho_rolpa, tmp_path):
     if with_report:
         text = html.read_text(encoding="utf-8")
         assert TSHO_ROLPA in text and "data:image/png;base64," in text
+
+
+def test_algorithm_icons_ship_and_are_64px_svg(glasar_provider, package):
+    """Each registered algorithm's icon (ui/icons/*.svg, one per group) is in the zip and is a 64x64 SVG."""
+    import xml.etree.ElementTree as ET
+
+    with zipfile.ZipFile(package) as zf:
+        names = set(zf.namelist())
+        icons = {n: zf.read(n) for n in names if n.startswith("glasar/ui/icons/") and n.endswith(".svg")}
+    for name in ("sar", "terrain", "fusion", "extraction", "simulation", "earthengine", "glasar"):
+        assert f"glasar/ui/icons/{name}.svg" in icons, name
+    for name, data in icons.items():
+        root = ET.fromstring(data)
+        assert root.tag.endswith("svg") and (root.get("width"), root.get("height"), root.get("viewBox")) == \
+            ("64", "64", "0 0 64 64"), name
+    algorithms = glasar_provider.algorithms()
+    assert algorithms
+    for alg in algorithms:
+        icon = getattr(type(alg), "_icon", "glasar.svg")
+        assert f"glasar/ui/icons/{icon}" in names, (alg.id(), icon)
+        assert not alg.icon().isNull(), alg.id()
