@@ -323,8 +323,7 @@ class Connection:
         return f"Earth Engine project {self.project}, credentials from {who}"
 
 
-_SESSION = {}
-_SESSION_LOCK = threading.Lock()
+_INIT_LOCK = threading.Lock()
 
 
 def _load_credentials(ee, source):
@@ -344,29 +343,23 @@ def connect(project="", key_file="", setting_project="", setting_key_file="", en
             log=None, retries=2, sleep=None):
     """Import ee, find credentials and the project, and initialise Earth Engine (never interactive).
 
-    Initialises once per (credentials, project); later calls reuse the session.
+    Initialises on every call (one small request): another plugin in the same QGIS (e.g. the
+    Earth Engine plugin) may have initialised ``ee`` with other credentials or another project.
     Returns a :class:`Connection`. Raises EarthEngineUnavailable / EarthEngineError with the steps
     to fix the problem; messages never contain credentials or tokens.
     """
     ee = import_ee(root)
     source = find_credentials(key_file, setting_key_file, environ)
     proj = resolve_project(project, setting_project, environ, source)
-    try:
-        stamp = os.path.getmtime(source.path)
-    except OSError:
-        stamp = 0
-    key = (source.kind, os.path.abspath(source.path), stamp, proj)
-    with _SESSION_LOCK:
-        if _SESSION.get("key") != key or not ee.data.is_initialized():
-            credentials = _load_credentials(ee, source)
-            hint = _access_hint(proj, source)
+    credentials = _load_credentials(ee, source)
+    hint = _access_hint(proj, source)
 
-            def init():
-                ee.Initialize(credentials=credentials, project=proj)
+    def init():
+        ee.Initialize(credentials=credentials, project=proj)
 
-            call_with_retries(init, "initialising Earth Engine", retries=retries, sleep=sleep, log=log,
-                              access_hint=hint, auth_hint=True)
-            _SESSION["key"] = key
+    with _INIT_LOCK, _RetriesOff(ee):
+        call_with_retries(init, "initialising Earth Engine", retries=retries, sleep=sleep, log=log,
+                          access_hint=hint, auth_hint=True)
     return Connection(ee, proj, source)
 
 
@@ -402,7 +395,8 @@ def http_status(exc):
     if re.search(r"too many (concurrent )?(requests|aggregations)|quota exceeded|rate limit|RESOURCE_EXHAUSTED",
                  msg, re.I):
         return 429
-    if re.search(r"PERMISSION_DENIED|permission denied|not registered|not signed up", msg, re.I):
+    if re.search(r"PERMISSION_DENIED|permission denied|does not have (the )?(required )?permission|not registered|"
+                 r"not signed up|has not been used in project|API .* is disabled", msg, re.I):
         return 403
     if re.search(r"UNAUTHENTICATED|invalid_grant|invalid authentication credentials", msg, re.I):
         return 401

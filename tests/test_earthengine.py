@@ -207,6 +207,47 @@ def test_connect_with_unusable_key_fails_fast_and_leaks_nothing(clean_home, tmp_
     assert secret not in msg and "abc123secretid" not in msg and "BEGIN PRIVATE KEY" not in msg
 
 
+def _real_rsa_pem():
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                             serialization.NoEncryption()).decode()
+
+
+def test_connect_initialises_with_key_and_project_never_interactively(clean_home, tmp_path, monkeypatch):
+    ee = pytest.importorskip("ee")
+    from ee import apitestcase
+
+    case = apitestcase.ApiTestCase()
+    case.setUp()  # offline: the harness serves the algorithm list
+    try:
+        monkeypatch.setattr(ee, "Authenticate", lambda *a, **k: pytest.fail("ee.Authenticate called"))
+        key = _service_key(tmp_path / "sa.json", private_key=_real_rsa_pem(), project="sa-own-project")
+        conn = E.connect(key_file=key, setting_project="from-setting")
+        assert conn.project == "from-setting" and conn.source.kind == "service_account"
+        assert ee.data.is_initialized() and ee._state.get_state().cloud_api_user_project == "from-setting"
+        assert "glasar@glasar-sa-project.iam.gserviceaccount.com" in conn.describe()
+        assert ee._state.get_state().max_retries == 5  # ee's own retry setting restored
+        conn2 = E.connect(key_file=key)  # no PROJECT anywhere: the key's own project
+        assert conn2.project == "sa-own-project"
+
+        calls = []
+
+        def denied(credentials=None, project=None, **kwargs):
+            calls.append(project)
+            raise ee.EEException("Caller does not have required permission to use project sa-own-project.")
+
+        monkeypatch.setattr(ee, "Initialize", denied)
+        with pytest.raises(E.EarthEngineError) as err:
+            E.connect(key_file=key)
+        assert err.value.status == 403 and "code.earthengine.google.com/register" in str(err.value)
+        assert "BEGIN PRIVATE KEY" not in str(err.value) and calls == ["sa-own-project"]  # 403: no retry
+    finally:
+        case.tearDown()
+
+
 def test_redact_removes_tokens_and_keys():
     text = ('refresh failed: {"access_token": "ya29.a0AfB_byC-secret", "refresh_token": "1//0gLONGREFRESH_token"} '
             "Authorization: Bearer ya29.other-token url https://x/y?key=AIzaSyD-abc&alt=json "
