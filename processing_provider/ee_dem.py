@@ -15,6 +15,7 @@ class EEDemAlgorithm(EarthEngineMixin, GlasarAlgorithm):
     _display_name = "Fetch DEM from Earth Engine"
     _group_id = "earthengine"
     _group = "Earth Engine"
+    _icon = "earthengine.svg"
     _tags = ("earth engine", "gee", "dem", "nasadem", "srtm", "alos", "aw3d30", "copernicus", "glo-30", "elevation")
     _help = (
         "Fetches a DEM window per lake from Earth Engine into the output folder: the same windows as "

@@ -179,6 +179,7 @@ class EESentinel1Algorithm(EarthEngineMixin, GlasarAlgorithm):
     _display_name = "Fetch Sentinel-1 pair from Earth Engine"
     _group_id = "earthengine"
     _group = "Earth Engine"
+    _icon = "earthengine.svg"
     _tags = ("earth engine", "gee", "sentinel-1", "download", "fetch", "ascending", "descending", "s1_grd")
     _help = (
         "Chooses, per lake window, one ascending and one descending Sentinel-1 scene on Earth Engine and fetches "

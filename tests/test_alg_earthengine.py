@@ -77,6 +77,7 @@ def test_metadata_keys_and_help(glasar_provider):
             assert p.help(), f"{alg.id()} {p.name()} has no help"
         assert alg.flags() & alg.FlagSupportsBatch and alg.flags() & alg.FlagCanCancel
         assert {o.name() for o in alg.outputDefinitions()} >= {"OUTPUT_FOLDER", "MANIFEST", "N_FILES"}
+        assert alg.group() == "Earth Engine" and alg._icon == "earthengine.svg" and not alg.icon().isNull()
 
 
 def test_can_execute_says_what_is_missing(glasar_provider, clean_home, monkeypatch):
