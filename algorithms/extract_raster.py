@@ -43,7 +43,8 @@ def prepare_raster(path, bands=None, units="auto"):
 def extract_lake(lake_input, prepared, band_indices, band_units, options, footprint):
     fields = {name: None for name, _ in RESULT_FIELDS}
     fields.update(lake_id=lake_input.lake_id, method=options.method, band=options.band,
-                  asc_time=prepared.scene.acquisition_time, desc_time="", passes="input")
+                  asc_scene=prepared.scene.name, asc_time=prepared.scene.acquisition_time, desc_time="",
+                  passes="input")
 
     def result(status, wkb=None, **extra):
         fields.update(extra)

@@ -24,6 +24,62 @@ JOURNAL_VERSION = 1
 _WORKER = {}
 
 
+@dataclasses.dataclass
+class PairSource:
+    """One fixed ascending and descending raster for every lake."""
+
+    asc_path: str
+    desc_path: str
+
+    def prepare(self, options, log=None):
+        asc = pipeline.prepare_scene(self.asc_path, options.units_asc, "ascending raster")
+        desc = pipeline.prepare_scene(self.desc_path, options.units_desc, "descending raster")
+        pipeline.check_run(asc, desc, options, log)
+        return {"asc": asc, "desc": desc, "footprints": pipeline.check_overlap(asc, desc)}
+
+    def fingerprint(self):
+        return {"asc": _file_signature(self.asc_path), "desc": _file_signature(self.desc_path)}
+
+    def map(self, runtime, lake, options, keep_arrays=False):
+        return pipeline.map_lake(lake, runtime["asc"], runtime["desc"], options, runtime["footprints"],
+                                 keep_arrays=keep_arrays)
+
+
+@dataclasses.dataclass
+class FolderSource:
+    """Scenes chosen per lake and pass from a catalogue (glasar:selectscenes' rule)."""
+
+    inputs: list
+    start: str = None
+    end: str = None
+    relative_orbit: int = None
+    platform: str = None
+    max_nodata_fraction: float = 0.0
+    catalogue: list = None  # built once in the parent, shipped to workers
+
+    def prepare(self, options, log=None):
+        import tempfile
+
+        from . import scenes
+
+        if self.catalogue is None:
+            self.catalogue = scenes.build_catalogue(self.inputs, log=log)
+        usable = [r for r in self.catalogue if r.usable]
+        if not usable:
+            raise pipeline.GlasarError("no usable Sentinel-1 scene in " + ", ".join(map(str, self.inputs)))
+        if log:
+            log(f"catalogue: {len(usable)} usable scenes of {len(self.catalogue)}")
+        return {"tmp": tempfile.mkdtemp(prefix="glasar_windows_")}
+
+    def fingerprint(self):
+        return {"scenes": sorted(_file_signature(p) for r in (self.catalogue or []) for p in r.all_paths),
+                "start": str(self.start), "end": str(self.end), "relative_orbit": self.relative_orbit,
+                "platform": self.platform, "max_nodata": self.max_nodata_fraction}
+
+    def map(self, runtime, lake, options, keep_arrays=False):
+        return pipeline.map_lake_from_catalogue(lake, self, runtime["tmp"], options, keep_arrays=keep_arrays)
+
+
 def _file_signature(path):
     try:
         st = os.stat(path)
@@ -32,15 +88,9 @@ def _file_signature(path):
         return [str(path), None, None]
 
 
-def run_fingerprint(asc_path, desc_path, options, extra=None):
+def run_fingerprint(source, options):
     """Hash of what decides every lake's result: the inputs (path, size, mtime) and options."""
-    payload = {
-        "version": JOURNAL_VERSION,
-        "asc": _file_signature(asc_path),
-        "desc": _file_signature(desc_path),
-        "options": dataclasses.asdict(options),
-        "extra": extra or {},
-    }
+    payload = {"version": JOURNAL_VERSION, "source": source.fingerprint(), "options": dataclasses.asdict(options)}
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
 
 
@@ -150,17 +200,16 @@ def _python_executable():
     return exe
 
 
-def _init_worker(asc_path, asc_units, desc_path, desc_units, options, sys_path):
+def _init_worker(source, options, sys_path):
     sys.path[:] = list(dict.fromkeys(sys_path + sys.path))
-    _WORKER["asc"] = pipeline.prepare_scene(asc_path, asc_units, "ascending raster")
-    _WORKER["desc"] = pipeline.prepare_scene(desc_path, desc_units, "descending raster")
-    _WORKER["footprints"] = pipeline.check_overlap(_WORKER["asc"], _WORKER["desc"])
+    _WORKER["source"] = source
+    _WORKER["runtime"] = source.prepare(options)
     _WORKER["options"] = options
 
 
-def _map_one(lake, asc, desc, options, footprints):
+def _map_one(source, runtime, lake, options, keep_arrays=False):
     try:
-        return pipeline.map_lake(lake, asc, desc, options, footprints)
+        return source.map(runtime, lake, options, keep_arrays=keep_arrays)
     except Exception as exc:  # one lake's failure must not end the run
         detail = traceback.format_exception_only(type(exc), exc)[-1].strip()
         fields = {name: None for name, _ in pipeline.RESULT_FIELDS}
@@ -171,26 +220,30 @@ def _map_one(lake, asc, desc, options, footprints):
 
 def _worker_task(lake):
     w = _WORKER
-    return _map_one(lake, w["asc"], w["desc"], w["options"], w["footprints"])
+    return _map_one(w["source"], w["runtime"], lake, w["options"])
 
 
 def run_inventory(lakes, asc_path, desc_path, options, workers=1, journal_path=None,
                   progress=None, is_canceled=None, log=None, keep_arrays=False):
+    """Map every lake from one fixed pair; see run_inventory_source."""
+    return run_inventory_source(lakes, PairSource(asc_path, desc_path), options, workers, journal_path,
+                                progress, is_canceled, log, keep_arrays)
+
+
+def run_inventory_source(lakes, source, options, workers=1, journal_path=None, progress=None, is_canceled=None,
+                         log=None, keep_arrays=False):
     """Map every lake; returns the list of LakeResult in inventory order, or None if cancelled.
 
-    Run-level problems (unreadable rasters, contradicted units, no overlap, missing band) raise
-    GlasarError before any lake is mapped.
+    Run-level problems (unreadable rasters, contradicted units, no overlap, missing band, no
+    scene at all) raise GlasarError before any lake is mapped.
     """
     pipeline.validate_options(options)
-    asc = pipeline.prepare_scene(asc_path, options.units_asc, "ascending raster")
-    desc = pipeline.prepare_scene(desc_path, options.units_desc, "descending raster")
-    pipeline.check_run(asc, desc, options, log)
-    footprints = pipeline.check_overlap(asc, desc)
+    runtime = source.prepare(options, log)
+    if isinstance(source, PairSource):  # settle detected units so workers need not detect again
+        options = dataclasses.replace(options, units_asc=runtime["asc"].units, units_desc=runtime["desc"].units)
     lakes = list(lakes)
     n = len(lakes)
-    fingerprint = run_fingerprint(asc_path, desc_path,
-                                  dataclasses.replace(options, units_asc=asc.units, units_desc=desc.units))
-    journal = Journal(journal_path, fingerprint)
+    journal = Journal(journal_path, run_fingerprint(source, options))
     done = journal.load()
     keys = [lake_key(i, lake) for i, lake in enumerate(lakes)]
     results = [done.get(k) for k in keys]
@@ -214,12 +267,18 @@ def run_inventory(lakes, asc_path, desc_path, options, workers=1, journal_path=N
             for i in todo:
                 if is_canceled and is_canceled():
                     return None
-                res = (pipeline.map_lake(lakes[i], asc, desc, options, footprints, keep_arrays=True)
-                       if keep_arrays else _map_one(lakes[i], asc, desc, options, footprints))
-                report(i, res)
+                report(i, _map_one(source, runtime, lakes[i], options, keep_arrays))
         else:
-            if not _run_parallel(lakes, todo, asc, desc, options, workers, report, is_canceled):
+            outcome = _run_parallel(lakes, todo, source, options, workers, report, is_canceled)
+            if outcome is False:
                 return None
+            if isinstance(outcome, str):  # worker processes could not start: finish in this process
+                if log:
+                    log(f"worker processes could not start ({outcome}); continuing in this process")
+                for i in [i for i in todo if results[i] is None]:
+                    if is_canceled and is_canceled():
+                        return None
+                    report(i, _map_one(source, runtime, lakes[i], options))
     finally:
         journal.close()
     if is_canceled and is_canceled():
@@ -227,16 +286,20 @@ def run_inventory(lakes, asc_path, desc_path, options, workers=1, journal_path=N
     return results
 
 
-def _run_parallel(lakes, todo, asc, desc, options, workers, report, is_canceled):
+def _run_parallel(lakes, todo, source, options, workers, report, is_canceled):
     """Map lakes in a pool of spawned workers. If a worker process dies (a crash in GDAL, out of
     memory), the pool is rebuilt and the lakes in flight are retried once; a lake that breaks a
-    pool twice gets a 'failed' status and the run goes on."""
+    pool twice gets a 'failed' status and the run goes on. Returns True when done, False when
+    cancelled, or a reason string when two pools in a row died before mapping any lake (the
+    workers cannot start here), so the caller finishes in-process."""
     ctx = multiprocessing.get_context("spawn")
     ctx.set_executable(_python_executable())
-    init_args = (asc.scene.path, asc.units, desc.scene.path, desc.units, options, list(sys.path))
+    init_args = (source, options, list(sys.path))
     queue = list(todo)
     crashes = {}
+    dead_pools = 0
     while queue:
+        mapped_in_pool = 0
         with cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker,
                                     initargs=init_args) as pool:
             window = workers * 4  # lakes in flight: bounded memory, responsive cancel
@@ -245,12 +308,20 @@ def _run_parallel(lakes, todo, asc, desc, options, workers, report, is_canceled)
             while (queue or pending) and not broken:
                 while queue and len(pending) < window:
                     i = queue.pop(0)
-                    pending[pool.submit(_worker_task, lakes[i])] = i
+                    try:
+                        pending[pool.submit(_worker_task, lakes[i])] = i
+                    except cf.process.BrokenProcessPool:
+                        queue.insert(0, i)
+                        broken = True
+                        break
+                if broken and not pending:
+                    break
                 done, _ = cf.wait(pending, timeout=0.5, return_when=cf.FIRST_COMPLETED)
                 for fut in done:
                     i = pending.pop(fut)
                     try:
                         report(i, fut.result())
+                        mapped_in_pool += 1
                     except cf.process.BrokenProcessPool as exc:
                         broken = True
                         crashes[i] = crashes.get(i, 0) + 1
@@ -261,6 +332,14 @@ def _run_parallel(lakes, todo, asc, desc, options, workers, report, is_canceled)
                 if is_canceled and is_canceled():
                     pool.shutdown(wait=True, cancel_futures=True)
                     return False
+            if broken and mapped_in_pool == 0:
+                dead_pools += 1
+                if dead_pools >= 2:
+                    return "worker processes died before mapping any lake"
+                queue = sorted(set(queue) | set(pending.values()))
+                crashes = {i: c - 1 for i, c in crashes.items()}
+                continue
+            dead_pools = 0
             if broken:  # retry what was in flight in a fresh pool
                 for fut, i in pending.items():
                     crashes[i] = crashes.get(i, 0) + 1

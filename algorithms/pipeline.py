@@ -37,8 +37,8 @@ class Options:
     band: str = "VV"
     units_asc: str = "auto"
     units_desc: str = "auto"
-    speckle_filter: str = "boxcar"
-    speckle_window: int = 5
+    speckle_filter: str = "refined_lee"
+    speckle_window: int = 7
     looks: float = 4.4
     buffer_scale: float = 1.0  # multiplies the original's window margin
     min_area_km2: float = 0.01
@@ -166,6 +166,7 @@ def map_lake(lake_input, asc, desc, options, footprints=None, keep_arrays=False)
         "asc_time": asc.scene.acquisition_time, "desc_time": desc.scene.acquisition_time,
         "area_pred_km2": None, "area_ref_km2": None, "iou": None, "precision": None,
         "recall": None, "f1": None, "threshold_db": None, "valid_fraction": None,
+        "asc_scene": asc.scene.name, "desc_scene": desc.scene.name,
         "passes": None, "contrast_asc": None, "contrast_desc": None,
         "distorted_asc": None, "distorted_desc": None, "distorted_fused": None,
     }
@@ -280,6 +281,57 @@ def extract_and_score(bands_db, valid, lake, area_km2, grid, srs, options, lake_
     return STATUS_OK, fields, wkb, water, mapped
 
 
+def _status_only(lake_input, options, status):
+    fields = {name: None for name, _ in RESULT_FIELDS}
+    fields.update(lake_id=lake_input.lake_id, method=options.method, band=options.band, status=status)
+    return LakeResult(lake_input.lake_id, status, fields, None)
+
+
+def map_lake_from_catalogue(lake_input, source, tmpdir, options, keep_arrays=False):
+    """Map one lake with scenes chosen for its window from a catalogue (scenes.select_area:
+    per pass the fully covering scene closest to the middle date, else the per-pixel median
+    'synthesis'), written as padded window files and mapped like a fixed pair."""
+    import os
+    import uuid
+
+    from . import scenes
+
+    try:
+        lake_wgs84 = lg.geometry_from_wkb(lake_input.wkb)
+    except GlasarError as exc:
+        return _status_only(lake_input, options, f"skipped: {exc}")
+    sels = scenes.select_area(source.catalogue, lake_wgs84, source.start, source.end,
+                              relative_orbit=source.relative_orbit, platform=source.platform,
+                              max_nodata_fraction=source.max_nodata_fraction, buffer_scale=options.buffer_scale,
+                              resolution=options.resolution)
+    chosen = []
+    for role in ("ASCENDING", "DESCENDING"):
+        sel = sels.get(role)
+        if sel is None or sel.status == "none":
+            why = sel.message if sel is not None else "no scene of that pass"
+            return _status_only(lake_input, options, f"skipped: no {role.lower()} scene ({why})")
+        chosen.append(sel)
+    margin = max(options.speckle_window, 7) // 2 + 1
+    stem = os.path.join(tmpdir, uuid.uuid4().hex)
+    paths = [f"{stem}_asc.tif", f"{stem}_desc.tif"]
+    try:
+        for sel, path in zip(chosen, paths):
+            scenes.write_selection(sel, path, pad_px=margin)
+        asc = prepare_scene(paths[0], options.units_asc, "ascending window")
+        desc = prepare_scene(paths[1], options.units_desc, "descending window")
+        res = map_lake(lake_input, asc, desc, options, None, keep_arrays=keep_arrays)
+    finally:
+        for sel in chosen:
+            sel.release()
+        for path in paths:
+            if os.path.exists(path):
+                os.remove(path)
+    for key, sel in (("asc", chosen[0]), ("desc", chosen[1])):
+        res.fields[f"{key}_scene"] = ("synthesis of " if sel.synthesis else "") + "+".join(sel.source_ids)
+        res.fields[f"{key}_time"] = sel.acquisition_time
+    return res
+
+
 def _usable_passes(asc_db, desc_db, lake_mask, res, options):
     """Which passes show the lake: ('ascending+descending' | 'ascending' | 'descending', status
     note, (contrast_asc, contrast_desc)). The contrast is the shore's median dB minus the lake
@@ -361,7 +413,8 @@ def map_lakes(lakes, asc_path, desc_path, options, progress=None, is_canceled=No
 
 
 RESULT_FIELDS = (
-    ("lake_id", str), ("method", str), ("band", str), ("asc_time", str), ("desc_time", str),
+    ("lake_id", str), ("method", str), ("band", str), ("asc_scene", str), ("desc_scene", str),
+    ("asc_time", str), ("desc_time", str),
     ("area_pred_km2", float), ("area_ref_km2", float), ("iou", float), ("precision", float),
     ("recall", float), ("f1", float), ("threshold_db", float), ("valid_fraction", float),
     ("passes", str), ("contrast_asc", float), ("contrast_desc", float),

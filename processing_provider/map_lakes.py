@@ -1,10 +1,13 @@
 """glasar:maplakes - Map glacial lakes (end to end, one feature per inventory lake)."""
+import datetime as _dt
 import os
 
 from qgis.core import (
     QgsProcessing,
     QgsProcessingException,
+    QgsProcessingParameterDateTime,
     QgsProcessingParameterEnum,
+    QgsProcessingParameterFile,
     QgsProcessingParameterFeatureSink,
     QgsProcessingParameterFeatureSource,
     QgsProcessingParameterField,
@@ -34,6 +37,10 @@ class MapLakesAlgorithm(GlasarAlgorithm):
     RESOLUTION = "RESOLUTION"
     FUSION_TOLERANCE = "FUSION_TOLERANCE"
     WORKERS = "WORKERS"
+    SCENES = "SCENES"
+    START = "START"
+    END = "END"
+    MAX_NODATA = "MAX_NODATA"
     OUTPUT = "OUTPUT"
     TABLE = "TABLE"
 
@@ -64,12 +71,37 @@ class MapLakesAlgorithm(GlasarAlgorithm):
 
     def initAlgorithm(self, config=None):  # noqa: N802
         self.add_param(
-            QgsProcessingParameterRasterLayer(self.ASCENDING, self.tr("Ascending Sentinel-1 raster")),
-            "Ascending-pass Sentinel-1 raster: Earth Engine export (bands VV, VH, angle) or HyP3 RTC GeoTIFF.",
+            QgsProcessingParameterRasterLayer(self.ASCENDING, self.tr("Ascending Sentinel-1 raster"), optional=True),
+            "Ascending-pass Sentinel-1 raster: Earth Engine export (bands VV, VH, angle) or HyP3 RTC GeoTIFF. "
+            "Give this and DESCENDING, or a SCENES folder with START and END.",
         )
         self.add_param(
-            QgsProcessingParameterRasterLayer(self.DESCENDING, self.tr("Descending Sentinel-1 raster")),
+            QgsProcessingParameterRasterLayer(self.DESCENDING, self.tr("Descending Sentinel-1 raster"), optional=True),
             "Descending-pass Sentinel-1 raster, same kinds as the ascending one.",
+        )
+        self.add_param(
+            QgsProcessingParameterFile(self.SCENES, self.tr("Folder of Sentinel-1 scenes (instead of a pair)"),
+                                       behavior=QgsProcessingParameterFile.Behavior.Folder, optional=True),
+            "Folder (searched recursively) of Sentinel-1 scenes: per lake and pass GLaSAR takes the scene "
+            "covering the lake window that is closest to the middle of START..END, else the per-pixel median of "
+            "the pass (as glasar:selectscenes).",
+        )
+        self.add_param(
+            QgsProcessingParameterDateTime(self.START, self.tr("Start date"), optional=True,
+                                           type=QgsProcessingParameterDateTime.Type.Date),
+            "First acquisition date considered with SCENES (inclusive).",
+        )
+        self.add_param(
+            QgsProcessingParameterDateTime(self.END, self.tr("End date"), optional=True,
+                                           type=QgsProcessingParameterDateTime.Type.Date),
+            "Last acquisition date considered with SCENES (inclusive).",
+        )
+        self.add_param(
+            QgsProcessingParameterNumber(self.MAX_NODATA, self.tr("Tolerated nodata in a lake window (%)"),
+                                         QgsProcessingParameterNumber.Type.Double, 0.0, minValue=0.0, maxValue=100.0),
+            "With SCENES: a scene counts as covering a lake window when at most this share of it is nodata "
+            "(0 as the original; steep terrain with RTC layover/shadow nodata may need a few percent).",
+            advanced=True,
         )
         p = QgsProcessingParameterEnum(self.UNITS, self.tr("Backscatter units"), options=list(units.UNITS),
                                        defaultValue="auto")
@@ -161,13 +193,36 @@ class MapLakesAlgorithm(GlasarAlgorithm):
             fusion_tolerance_db=self.parameterAsDouble(parameters, self.FUSION_TOLERANCE, context),
         )
 
-    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
+    def _date(self, parameters, key, context):
+        d = self.parameterAsDateTime(parameters, key, context)
+        if d is None or not d.isValid():
+            raise QgsProcessingException(self.tr("{} is required with SCENES (a date, YYYY-MM-DD)").format(key))
+        qd = d.date()
+        return _dt.date(qd.year(), qd.month(), qd.day())
+
+    def read_source(self, parameters, context):
+        """A fixed pair (ASCENDING + DESCENDING) or a folder of scenes (SCENES + START + END)."""
+        folder = self.parameterAsFile(parameters, self.SCENES, context)
         asc_layer = self.parameterAsRasterLayer(parameters, self.ASCENDING, context)
         desc_layer = self.parameterAsRasterLayer(parameters, self.DESCENDING, context)
-        if asc_layer is None:
-            raise QgsProcessingException(self.invalidRasterError(parameters, self.ASCENDING))
-        if desc_layer is None:
-            raise QgsProcessingException(self.invalidRasterError(parameters, self.DESCENDING))
+        if folder:
+            if asc_layer is not None or desc_layer is not None:
+                raise QgsProcessingException(self.tr("Give either ASCENDING and DESCENDING, or SCENES, not both."))
+            if not os.path.isdir(folder):
+                raise QgsProcessingException(self.tr("SCENES is not a folder: {}").format(folder))
+            start, end = self._date(parameters, self.START, context), self._date(parameters, self.END, context)
+            if end < start:
+                raise QgsProcessingException(self.tr("END ({}) is before START ({}).").format(end, start))
+            return inventory_run.FolderSource(
+                [folder], start.isoformat(), end.isoformat(),
+                max_nodata_fraction=self.parameterAsDouble(parameters, self.MAX_NODATA, context) / 100.0)
+        if asc_layer is None or desc_layer is None:
+            raise QgsProcessingException(self.tr(
+                "Give an ASCENDING and a DESCENDING raster, or a SCENES folder with START and END."))
+        return inventory_run.PairSource(asc_layer.source(), desc_layer.source())
+
+    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
+        run_source = self.read_source(parameters, context)
         source = self.parameterAsSource(parameters, self.INVENTORY, context)
         if source is None:
             raise QgsProcessingException(self.invalidSourceError(parameters, self.INVENTORY))
@@ -189,8 +244,8 @@ class MapLakesAlgorithm(GlasarAlgorithm):
         if journal:
             feedback.pushInfo(self.tr("Journal: {} (re-running with the same outputs resumes)").format(journal))
         try:
-            results = inventory_run.run_inventory(
-                lakes, asc_layer.source(), desc_layer.source(), options, workers=workers, journal_path=journal,
+            results = inventory_run.run_inventory_source(
+                lakes, run_source, options, workers=workers, journal_path=journal,
                 progress=lambda f: feedback.setProgress(100.0 * f),
                 is_canceled=feedback.isCanceled, log=feedback.pushInfo,
             )

@@ -184,3 +184,29 @@ def test_qgis_process_run(qgis_process_env, tsho_rolpa, tmp_path):
         env=env, capture_output=True, text=True, timeout=300,
     )
     assert bad.returncode == 1 and "look like linear" in (bad.stdout + bad.stderr)
+
+
+@pytest.mark.parametrize("year", ["2022", "2024"])
+def test_folder_of_scenes_with_dates(glasar_provider, tsho_rolpa, tmp_path, year):
+    """SCENES + START/END: the pair is chosen per lake from the bundled folder (6 scenes, 3 years)."""
+    import os
+
+    res = run({"SCENES": os.path.dirname(tsho_rolpa["asc_2022"]), "START": f"{year}-07-01", "END": f"{year}-07-31",
+               "INVENTORY": tsho_rolpa["inventory"], "LAKE_ID_FIELD": "GLIMS_ID", "WORKERS": 2,
+               "OUTPUT": str(tmp_path / "f.gpkg"), "TABLE": str(tmp_path / "f.csv")})
+    row = {r["lake_id"]: r for r in read_csv(res["TABLE"])}["GL086863E28114N"]
+    assert row["status"].startswith("ok") and float(row["iou"]) >= 0.87, row
+    # The lake window reaches beyond the clips, so no scene covers it fully: each pass is the
+    # per-pixel median of that month's single scene, marked as a synthesis.
+    assert row["asc_scene"].startswith("synthesis of ") and f"{year}07" in row["asc_scene"].replace("-", "")
+    assert row["asc_time"].startswith(f"{year}-07-2") and row["desc_time"].startswith(f"{year}-07-2")
+
+
+def test_source_parameters_are_checked(glasar_provider, tsho_rolpa, tmp_path):
+    base = {"INVENTORY": tsho_rolpa["inventory"], "OUTPUT": str(tmp_path / "x.gpkg")}
+    with pytest.raises(QgsProcessingException, match="ASCENDING and a DESCENDING raster, or a SCENES"):
+        run(dict(base, ASCENDING=tsho_rolpa["asc_2022"]))
+    with pytest.raises(QgsProcessingException, match="START is required"):
+        run(dict(base, SCENES=str(tmp_path)))
+    with pytest.raises(QgsProcessingException, match="no raster file"):
+        run(dict(base, SCENES=str(tmp_path), START="2022-01-01", END="2022-12-31"))

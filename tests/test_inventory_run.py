@@ -86,3 +86,12 @@ def test_journal_path_rules():
     assert R.journal_path_for("/x/out.gpkg") == "/x/out.gpkg.glasar-journal.jsonl"
     assert R.journal_path_for("/x/out.gpkg|layername=a") == "/x/out.gpkg.glasar-journal.jsonl"
     assert R.journal_path_for("memory:") is None
+
+
+def test_workers_that_cannot_start_fall_back_to_this_process(scene, monkeypatch):
+    asc, desc, lakes = scene
+    monkeypatch.setattr(R, "_python_executable", lambda: "/bin/false")  # every worker dies at once
+    messages = []
+    res = R.run_inventory(lakes[:6], asc, desc, P.Options(speckle_filter="none"), workers=2, log=messages.append)
+    assert any("could not start" in m for m in messages)
+    assert all(P.is_mapped(r.status) for r in res)
