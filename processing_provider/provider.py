@@ -16,10 +16,12 @@ def _algorithm_classes():
     from .map_lakes import MapLakesAlgorithm
     from .select_scenes import SelectScenesAlgorithm
     from .simulate_scene import SimulateSceneAlgorithm
+    from .speckle_filter import SpeckleFilterAlgorithm
 
     return [
         MapLakesAlgorithm,
         SelectScenesAlgorithm,
+        SpeckleFilterAlgorithm,
         FuseAscDescAlgorithm,
         ExtractLakesAlgorithm,
         EESentinel1Algorithm,
