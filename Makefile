@@ -69,6 +69,9 @@ clean:
 PB_TOOL := $(VENV)/bin/pb_tool
 PACKAGE_DIR ?= build/package
 PACKAGE_ZIP ?= build/glasar.zip
+# BUNDLE_EE=1 adds the pure-Python earthengine-api stack as glasar/extlibs (loaded only when QGIS's
+# Python has no ee of its own).
+BUNDLE_EE ?= 0
 
 .PHONY: package
 package: deps
@@ -77,4 +80,8 @@ package: deps
 	$(PB_TOOL) zip --quick --no-docs --config_file pb_tool.cfg --plugin_path "$(PACKAGE_DIR)"
 	mkdir -p "$(dir $(PACKAGE_ZIP))"
 	mv glasar.zip "$(PACKAGE_ZIP)"
+	if [ "$(BUNDLE_EE)" = "1" ]; then \
+		rm -rf build/extlibs && \
+		$(PY) scripts/vendor_ee.py build/extlibs --into-zip "$(PACKAGE_ZIP)" --zip-prefix glasar/extlibs; \
+	fi
 	@echo "Built $(PACKAGE_ZIP)"
