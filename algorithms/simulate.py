@@ -41,10 +41,11 @@ bins), layover mixes, shadow sits at the noise floor.
 
 Backscatter per class: ``sigma0(theta_loc) = sigma0_35 * (cos theta_loc / cos 35 deg)^n``
 per unit true area (n = 1 is the constant-gamma volume law; larger n are more specular),
-theta_loc the local incidence angle from the DEM normal; values from Sentinel-1 C-band
-literature for glacial environments (Nagler et al. 2016 wet snow; Strozzi et al. 2012
-glacial lakes): land/rock -8, glacier -10, dark wet snow -18, calm water -24.5 (plus noise),
-wind-roughened water -13.5 dB VV; VH 6.5-8 dB lower.
+theta_loc the local incidence angle from the DEM normal. The class values are typical
+C-band VV levels of glacial terrain, model settings rather than fits to data (wet snow is
+dark because liquid water absorbs, cf. Nagler et al. 2016, Remote Sens. 8, 348; calm water
+is specular, wind roughens it): land/rock -8, glacier -10, dark wet snow -18, calm water
+-24.5 (plus noise: about -22.4 observed), wind-roughened water -13.5 dB; VH 7-7.5 dB lower.
 """
 import datetime as _dt
 import json
@@ -299,9 +300,10 @@ def _odd(n):
 
 @dataclass
 class RangeLattice:
-    """Range lines over a north-up grid: rows run along the flight direction (azimuth t),
-    columns along the look direction (range s, near -> far), both with spacing ``spacing``;
-    s and t are measured from the grid centre (cx, cy). G is the ground range of each column
+    """Range lines over a north-up grid: each row is one range line (samples along the look
+    direction, coordinate s, near -> far) and rows are stacked along the flight direction
+    (coordinate t), both with spacing ``spacing``; s and t are measured from the grid
+    centre (cx, cy). G is the ground range of each column
     from the nadir track, chosen so that the centre of the output grid sits at the pass's
     incidence_deg on the reference surface."""
 
@@ -511,7 +513,7 @@ def _smooth_noise(shape, sigma_px, rng):
 
 
 def make_lakes(dem, grid, interior, rng, n_lakes, terrain_hint=None, min_area_m2=15_000.0,
-               max_radius_m=550.0, min_spacing_m=700.0, dam_crest_m=2.0, dam_slope_deg=20.0):
+               max_radius_m=550.0, min_spacing_m=700.0, dam_crest_m=2.0, dam_slope_deg=30.0):
     """Flood lakes into valley floors: returns (dem with flat lake surfaces, labels, lakes).
 
     Candidate seeds are gentle (< 15 deg), concave pixels (topographic position index, the
@@ -521,12 +523,15 @@ def make_lakes(dem, grid, interior, rng, n_lakes, terrain_hint=None, min_area_m2
     within 600 m to the east or west
     (the look directions of both passes) and a random term; the best-scoring local maxima,
     at least min_spacing_m apart, are flooded in turn, so several lakes sit beside walls
-    that lay over or shadow part of them. Each lake is the connected component of
-    ``{h <= h_seed + d}`` containing the seed, inside an irregular disc of radius about R
-    (the dam line); d grows until the lake reaches min_area_m2. The lake surface is set to
+    that lay over or shadow part of them. Each lake is dammed at its seed: the connected
+    component of ``{h <= h_seed + d}`` containing the seed, upstream of an arcuate dam
+    line through the seed (convex down-valley, like a terminal moraine) and inside an
+    irregular disc of radius about R; d grows until the lake reaches a random target area (0.03-0.4 km2, log-uniform). The lake surface is set to
     the level (flat water; islands are flooded too) and where the ground beside it is lower
-    a moraine dam (crest 2 m above the water, 20 deg face) holds it, so the DEM has no cliff
-    at the shore that would fake layover or shadow.
+    a moraine dam (crest 2 m above the water, 30 deg face, at most 120 m high like the
+    terminal moraines of Himalayan lakes; lakes that would need more, or more than 100 m
+    of water at the dam, are not made) holds it, so the DEM has no
+    cliff at the shore that would fake layover or shadow.
     """
     res = grid.res
     dem = dem.astype(np.float64).copy()
@@ -560,8 +565,10 @@ def make_lakes(dem, grid, interior, rng, n_lakes, terrain_hint=None, min_area_m2
         for pr, pc in seeds:
             if len(lakes) >= quota:
                 break
+            norm = math.hypot(gx[pr, pc], gy[pr, pc])
+            downhill = (-gy[pr, pc] / norm, -gx[pr, pc] / norm) if norm > 1e-3 else None
             lake = _flood_lake(dem, labels, free, pr, pc, rng, res, min_area_m2, max_radius_m, dam_crest_m,
-                               dam_slope)
+                               dam_slope, downhill)
             if lake is not None:
                 lake.lake_id = len(lakes) + 1
                 labels[labels == -1] = lake.lake_id
@@ -585,8 +592,14 @@ def _pick_seeds(cand, score, spacing_px, max_n):
     return picked
 
 
-def _flood_lake(dem, labels, free, pr, pc, rng, res, min_area_m2, max_radius_m, dam_crest_m, dam_slope):
-    """Flood one lake from seed (pr, pc) in place (dem, labels set to -1, free); None if it fails."""
+def _flood_lake(dem, labels, free, pr, pc, rng, res, min_area_m2, max_radius_m, dam_crest_m, dam_slope,
+                downhill=None, max_depth_m=100.0, max_dam_m=120.0):
+    """Flood one lake dammed at seed (pr, pc), in place (dem, labels set to -1, free).
+
+    The dam line is an arc through the seed across the down-valley direction ``downhill``
+    (unit (row, col) vector; None on flat ground: no dam line), convex down-valley: water
+    fills the valley upstream of it, up to the level, inside an irregular disc. Returns the Lake, or None when no lake fits.
+    """
     radius = rng.uniform(0.45, 1.0) * max_radius_m
     depth = rng.uniform(4.0, 15.0)
     rp = int(math.ceil(1.25 * radius / res)) + 1
@@ -599,16 +612,24 @@ def _flood_lake(dem, labels, free, pr, pc, rng, res, min_area_m2, max_radius_m, 
     # An irregular dam line: radius modulated by two random harmonics (+-25 %).
     wobble = 1.0 + sum(rng.uniform(0.05, 0.125) * np.cos(k * ang + rng.uniform(0, 2 * np.pi)) for k in (2, 3))
     ok = free[r0:r1, c0:c1] & (dist <= radius * wobble)
-    comp = None
-    for _ in range(8):
-        level = dem[pr, pc] + depth
-        lab, _ = ndimage.label((win <= level) & ok)
+    if downhill is not None:
+        # Upstream of an arcuate dam through the seed, convex down-valley like a terminal
+        # moraine: along + perp^2 / (2 Rc) <= 0 (along: metres down-valley of the seed).
+        along = ((yy - pr) * downhill[0] + (xx - pc) * downhill[1]) * res
+        perp = ((yy - pr) * downhill[1] - (xx - pc) * downhill[0]) * res
+        ok &= along + perp ** 2 / (2.0 * rng.uniform(150.0, 400.0)) <= 0.5 * res
+    # Raise the water (x1.25 steps) until the lake reaches a random target area
+    # (log-uniform 0.03-0.4 km2) or the depth limit; keep the last level that fits.
+    target = max(min_area_m2, math.exp(rng.uniform(math.log(3e4), math.log(4e5))))
+    comp = level = None
+    while depth <= max_depth_m:
+        lab, _ = ndimage.label((win <= dem[pr, pc] + depth) & ok)
         if lab[pr - r0, pc - c0] == 0:
             break
-        comp = lab == lab[pr - r0, pc - c0]
-        if comp.sum() * res * res >= min_area_m2:
+        comp, level = lab == lab[pr - r0, pc - c0], dem[pr, pc] + depth
+        if comp.sum() * res * res >= target:
             break
-        depth *= 1.6
+        depth *= 1.25
     if comp is None or comp.sum() * res * res < min_area_m2:
         return None
     if (ndimage.binary_dilation(comp) & ~free[r0:r1, c0:c1]).any():
@@ -616,15 +637,17 @@ def _flood_lake(dem, labels, free, pr, pc, rng, res, min_area_m2, max_radius_m, 
     comp = ndimage.binary_fill_holes(comp) & ok
     lake = np.zeros(dem.shape, dtype=bool)
     lake[r0:r1, c0:c1] = comp
-    labels[lake] = -1
-    dem[lake] = level
     # Moraine dam: wherever the ground beside the lake is lower than the water, a crest
     # dam_crest_m above the level (two pixels wide), then a dam_slope_deg face down to
     # the ground, so the DEM has no cliff at the shore that would fake layover/shadow.
     crest_w = max(2.0 * res, 20.0)
     d_edge = ndimage.distance_transform_edt(~lake) * res
     dam = level + dam_crest_m - np.clip(d_edge - crest_w, 0.0, None) * dam_slope
-    raise_ = (labels == 0) & (dam > dem)
+    raise_ = ~lake & (labels == 0) & (dam > dem)
+    if raise_.any() and float((dam - dem)[raise_].max()) > max_dam_m:
+        return None  # a lake perched on a valley step would need an implausible dam
+    labels[lake] = -1
+    dem[lake] = level
     dem[raise_] = dam[raise_]
     # keep later lakes off this one and its shore
     free &= ~ndimage.binary_dilation(lake, iterations=max(2, int(100.0 / res)))
@@ -810,13 +833,14 @@ def scene_window(dem_path, size_km, resolution, margin_m=1000.0):
 
 
 def simulate_scene(dem_path, output_folder, seed=0, size_km=6.0, resolution=10.0, n_lakes=None,
-                   enl=DEFAULT_ENL, margin_m=1000.0, progress=None, is_canceled=None, log=None):
+                   enl=DEFAULT_ENL, margin_m=1000.0, progress=None, is_canceled=None, log=None, source_name=None):
     """Simulate an ascending and a descending scene from a DEM file and write them with truth.
 
     The scene is a size_km square at resolution metres, centred on the DEM, in the UTM zone of
     its centre; the DEM is read (cubic) over the scene plus a margin (<= margin_m, as far as
     the DEM reaches) so that terrain just outside casts its layover/shadow into the scene.
-    Returns a dict of output paths and a summary (see write_simulation).
+    Returns a dict of output paths (see write_simulation); source_name names the DEM in the
+    outputs' metadata (default: the file name of dem_path).
     """
     grid, margin_px, lon, lat = scene_window(dem_path, size_km, resolution, margin_m)
     dem = warp_band(dem_path, 1, grid, resampling="cubic")
@@ -835,7 +859,7 @@ def simulate_scene(dem_path, output_folder, seed=0, size_km=6.0, resolution=10.0
     if log:
         log(f"simulated {sim.scene_grid.cols} x {sim.scene_grid.rows} px at {resolution:g} m in "
             f"{sim.timing['total_s']:.1f} s; {len(sim.lakes)} lakes")
-    return write_simulation(sim, output_folder, dem_path=dem_path, log=log)
+    return write_simulation(sim, output_folder, dem_path=source_name or dem_path, log=log)
 
 
 # --------------------------------------------------------------------------------------

@@ -457,3 +457,29 @@ def test_bad_requests_raise_clear_errors(sample_dir, tmp_path):
     with pytest.raises(GlasarError, match="cannot open"):
         S.scene_window(tmp_path / "missing.tif", 2.0, 10.0)
     assert not any(tmp_path.iterdir()), "a failed run must not leave files behind"
+
+
+def test_bundled_sample_is_small_complete_and_reproducible(sample_dir, tmp_path):
+    """sample_data/simulated is what scripts/make_simulated_sample.py makes (same truth, same
+    pixels), under 2 MB, and a lake in it lies wholly in ascending layover."""
+    import subprocess
+    import sys
+
+    bundled = sample_dir / "simulated"
+    files = sorted(p.name for p in bundled.iterdir())
+    assert files == sorted(["sim_2_ASC.tif", "sim_2_DSC.tif", "dem_30m.tif", "lakes_truth.gpkg", "inventory.gpkg",
+                            "layover_shadow_asc.tif", "layover_shadow_dsc.tif", "classes_truth.tif",
+                            "simulation.json"])
+    assert sum(p.stat().st_size for p in bundled.iterdir()) < 2e6
+    script = sample_dir.parent / "scripts" / "make_simulated_sample.py"
+    out = subprocess.run([sys.executable, str(script), "--out", str(tmp_path)], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr[-2000:]
+    for name in ("layover_shadow_asc.tif", "layover_shadow_dsc.tif", "classes_truth.tif"):
+        assert np.array_equal(gdal.Open(str(bundled / name)).ReadAsArray(), gdal.Open(str(tmp_path / name)).ReadAsArray())
+    for name in ("sim_2_ASC.tif", "sim_2_DSC.tif", "dem_30m.tif"):
+        np.testing.assert_allclose(gdal.Open(str(bundled / name)).ReadAsArray(),
+                                   gdal.Open(str(tmp_path / name)).ReadAsArray(), atol=1e-3)
+    with open(bundled / "simulation.json") as fh:
+        lakes = json.load(fh)["lakes"]
+    assert any(lk["layover_asc"] > 0.95 and lk["layover_dsc"] + lk["shadow_dsc"] < 0.1 for lk in lakes)
+    assert any(lk["layover_asc"] + lk["shadow_asc"] + lk["layover_dsc"] + lk["shadow_dsc"] == 0 for lk in lakes)
