@@ -41,8 +41,9 @@ class SimulateSceneAlgorithm(GlasarAlgorithm):
 
     _name = "simulatescene"
     _display_name = "Simulate Sentinel-1 scenes with exact truth"
-    _group_id = "validation"
-    _group = "Validation"
+    _group_id = "simulation"
+    _group = "Simulation and validation"
+    _icon = "simulation.svg"
     _tags = ("simulation", "simulator", "synthetic", "sentinel-1", "sar", "layover", "shadow", "truth",
              "validation", "dem", "glacial lake", "speckle")
     _help = (

@@ -99,3 +99,11 @@ def test_qgis_process(qgis_process_env, hef, tmp_path):
     ds = gdal.Open(results["ASC_SCENE"])
     assert ds.RasterXSize == 80 and ds.GetMetadataItem("PASS") == "ASCENDING"
     assert gdal.Open(results["LAYOVER_SHADOW_ASC"]).GetRasterBand(1).DataType == gdal.GDT_Byte
+
+
+def test_group_and_icon(glasar_provider):
+    from qgis.core import QgsApplication
+
+    alg = QgsApplication.processingRegistry().algorithmById("glasar:simulatescene")
+    assert alg.groupId() == "simulation"
+    assert not alg.icon().isNull()
