@@ -41,7 +41,7 @@ kept as the reference and the benchmark baseline.
 import math
 
 import numpy as np
-from osgeo import gdal, ogr
+from osgeo import gdal, ogr, osr
 
 from . import GlasarError
 from .terrain import RangeLines, check_incidence, line_sensor_geometry, mean_spacing, slant_and_ray, \
@@ -331,7 +331,9 @@ def _burn(geoms, shape, geotransform, srs_wkt, all_touched=False):
     ds.SetGeoTransform(tuple(geotransform))
     ds.SetProjection(srs_wkt)
     mem = ogr.GetDriverByName("Memory").CreateDataSource("")
-    layer = mem.CreateLayer("lakes", None, ogr.wkbUnknown)
+    srs = osr.SpatialReference()
+    srs.ImportFromWkt(srs_wkt)
+    layer = mem.CreateLayer("lakes", srs, ogr.wkbUnknown)
     layer.CreateField(ogr.FieldDefn("idx", ogr.OFTInteger))
     for i, g in geoms:
         f = ogr.Feature(layer.GetLayerDefn())

@@ -338,6 +338,9 @@ def check_incidence(incidence_deg):
     if finite.min() <= 0.0 or finite.max() >= 90.0:
         raise GlasarError(f"incidence angles must lie in (0, 90) degrees (got {finite.min():.3g}.."
                           f"{finite.max():.3g}); radians given by mistake?")
+    if finite.max() <= 0.5 * math.pi:
+        raise GlasarError(f"incidence angles {finite.min():.3g}..{finite.max():.3g} look like radians; "
+                          "give degrees")
     return inc
 
 
