@@ -241,7 +241,8 @@ def map_lake(lake_input, asc, desc, options, footprints=None, keep_arrays=False)
     arrays = {}
     if keep_arrays:
         arrays = {"grid": grid, "asc_db": asc_db[0], "desc_db": desc_db[0], "fused_db": fused[0],
-                  "source": sources, "water": water, "mapped": mapped, "lake_mask": lake_mask}
+                  "source": sources, "water": water, "mapped": mapped, "lake_mask": lake_mask,
+                  "ls_asc": masks[0], "ls_desc": masks[1]}
     if is_mapped(status):
         status += note
     return result(status, wkb, arrays, **extracted)

@@ -54,8 +54,13 @@ class GlasarAlgorithm(QgsProcessingAlgorithm):
     def tags(self):
         return [self.tr(t) for t in self._tags]
 
+    _GROUP_ICONS = {"sar": "sar.svg", "terrain": "terrain.svg", "fusion": "fusion.svg",
+                     "extraction": "extraction.svg", "validation": "simulation.svg", "simulation": "simulation.svg",
+                     "earthengine": "earthengine.svg"}
+
     def icon(self):
-        path = os.path.join(ICON_DIR, self._icon)
+        name = self._icon if self._icon != "glasar.svg" else self._GROUP_ICONS.get(self._group_id, "glasar.svg")
+        path = os.path.join(ICON_DIR, name)
         if not os.path.exists(path):
             path = os.path.join(ICON_DIR, "glasar.svg")
         return QIcon(path)

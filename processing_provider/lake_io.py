@@ -1,7 +1,6 @@
 """Shared inventory reading and per-lake output writing for the lake algorithms."""
 import csv
 import os
-import tempfile
 
 from qgis.core import (
     QgsCoordinateReferenceSystem,
@@ -34,9 +33,9 @@ def write_csv_atomically(path, rows, columns):
     """Write rows (dicts) to a CSV via a temporary file in the same folder, then rename."""
     folder = os.path.dirname(os.path.abspath(path)) or "."
     os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".glasar_", suffix=".csv", dir=folder)
+    tmp = os.path.join(folder, f".glasar_{os.getpid()}_{os.path.basename(path)}.tmp")
     try:
-        with os.fdopen(fd, "w", newline="", encoding="utf-8") as fh:
+        with open(tmp, "w", newline="", encoding="utf-8") as fh:  # normal (umask) permissions
             writer = csv.DictWriter(fh, fieldnames=list(columns))
             writer.writeheader()
             for row in rows:

@@ -3,6 +3,7 @@ import datetime as _dt
 import os
 
 from qgis.core import (
+    Qgis,
     QgsProcessing,
     QgsProcessingException,
     QgsProcessingParameterDateTime,
@@ -19,7 +20,8 @@ from qgis.core import (
 
 from ..algorithms import GlasarError
 from ..algorithms import extraction, inventory_run, pipeline, speckle, units
-from . import lake_io
+from ..ui import report as html_report
+from . import lake_io, styling
 from .base import GlasarAlgorithm
 
 class MapLakesAlgorithm(GlasarAlgorithm):
@@ -43,6 +45,7 @@ class MapLakesAlgorithm(GlasarAlgorithm):
     MAX_NODATA = "MAX_NODATA"
     OUTPUT = "OUTPUT"
     TABLE = "TABLE"
+    REPORT = "REPORT"
 
     _name = "maplakes"
     _display_name = "Map glacial lakes"
@@ -53,19 +56,24 @@ class MapLakesAlgorithm(GlasarAlgorithm):
         "Maps every lake of a glacial-lake inventory from one ascending and one descending Sentinel-1 raster "
         "and scores each mapped outline against the inventory polygon.\n\n"
         "Per lake: a window around the lake (bounding box grown by 1200*log5(A+1)+100 m, A in km2) is read from "
-        "both passes onto one grid, converted to linear power, speckle-filtered, converted to dB and fused "
-        "(mean where the passes agree within the fusion tolerance, the darker pass where they disagree, since "
-        "layover only brightens; the valid pass where the other is nodata). Water is the dark class (METHOD); the "
-        "lake is the set of connected water regions touching the lake's shrunk interior (3000*log10(A+1)*circularity "
-        "m), cleaned by a 3x3 opening and closing, polygonised with GDAL and scored (IoU, precision, recall, F1) "
-        "in a metric CRS.\n\n"
+        "both passes onto one grid (or, with SCENES, from the scenes chosen for that window), converted to linear "
+        "power, speckle-filtered (Refined Lee by default) and converted to dB. A pass whose lake is not darker than "
+        "its shore is dropped (it does not show the lake). The ascending pass is aligned to the descending one by "
+        "the median dB offset; where one pass is distorted (DEM layover/shadow mask, or more than the fusion "
+        "tolerance brighter than the other: layover only brightens) or nodata, the other is taken, else their "
+        "mean. Water is the dark class (METHOD); the lake is the set of connected water regions touching the "
+        "lake's shrunk interior (3000*log10(A+1)*circularity m), cleaned by a 3x3 opening and closing, "
+        "polygonised with GDAL and scored (IoU, precision, recall, F1) in a metric CRS. Lakes run in WORKERS "
+        "processes.\n\n"
         "Inputs: Earth Engine exports (bands VV, VH, angle; sigma0 dB) or ASF HyP3 RTC GeoTIFFs (gamma0 power, "
         "amplitude or dB; nodata 0). Units are detected unless UNITS is set; values that contradict the declared "
         "units stop the run.\n\n"
         "Outputs: OUTPUT, one feature per inventory lake (no geometry when the lake could not be mapped) with lake "
         "id, method, band, acquisition times, predicted and reference area, IoU, precision, recall, F1, the "
         "threshold, the valid fraction of the lake and a status ('ok' or why it was skipped); TABLE, the same "
-        "rows as CSV. Nothing is written when the run is cancelled.\n\n"
+        "rows as CSV; REPORT (optional), a self-contained HTML report with the IoU distribution, the "
+        "distortion fractions, the lakes not mapped and why, and per lake the images and histogram. Nothing is "
+        "written when the run is cancelled; a journal next to OUTPUT lets an interrupted run resume.\n\n"
         "Method after Wu et al. (2025), Int. J. Appl. Earth Obs. Geoinf. 136, 104329."
     )
 
@@ -179,6 +187,14 @@ class MapLakesAlgorithm(GlasarAlgorithm):
                                                   optional=True, createByDefault=True),
             "The same per-lake rows as a CSV table.",
         )
+        self.add_param(
+            QgsProcessingParameterFileDestination(self.REPORT, self.tr("HTML report"), self.tr("HTML files (*.html)"),
+                                                  optional=True, createByDefault=False),
+            "Optional self-contained HTML report (images embedded; QGIS's results viewer or any browser): lakes "
+            "mapped, not mapped and why, the IoU distribution and distortion fractions, and per mapped lake the "
+            "ascending, descending and fused images (dB, -25..0), the fusion source, the mapped outline over the "
+            "inventory outline and the histogram with the threshold or cluster split.",
+        )
 
     def read_options(self, parameters, context):
         method = self.parameterAsEnumString(parameters, self.METHOD, context)
@@ -240,6 +256,7 @@ class MapLakesAlgorithm(GlasarAlgorithm):
         feedback.pushInfo(self.tr("Mapping {} lakes with {} on {}").format(len(lakes), options.method, options.band))
 
         workers = self.parameterAsInt(parameters, self.WORKERS, context)
+        report_path = self.parameterAsFileOutput(parameters, self.REPORT, context)
         journal = inventory_run.journal_path_for(self.parameterAsOutputLayer(parameters, self.OUTPUT, context))
         if journal:
             feedback.pushInfo(self.tr("Journal: {} (re-running with the same outputs resumes)").format(journal))
@@ -248,6 +265,7 @@ class MapLakesAlgorithm(GlasarAlgorithm):
                 lakes, run_source, options, workers=workers, journal_path=journal,
                 progress=lambda f: feedback.setProgress(100.0 * f),
                 is_canceled=feedback.isCanceled, log=feedback.pushInfo,
+                keep_arrays=bool(report_path),  # window rasters only when a report will draw them
             )
         except GlasarError as exc:
             raise QgsProcessingException(str(exc)) from None
@@ -262,8 +280,40 @@ class MapLakesAlgorithm(GlasarAlgorithm):
             else:
                 feedback.pushInfo(self.tr("lake {}: {}").format(res.lake_id, res.status))
 
+        report = self.draw_report(results, parameters, context, feedback) if report_path else None
+
         # Outputs are created only now, after every lake is done, so a cancelled run leaves none.
         outputs = lake_io.write_lake_outputs(self, parameters, context, source, results, self.OUTPUT, self.TABLE)
+        if report is not None:
+            report.write(report_path)
+            outputs[self.REPORT] = report_path
+        # Graduated by IoU when QGIS loads OUTPUT (dialog, runAndLoadResults, models); nothing is forced to load.
+        styling.style_on_completion(context, outputs[self.OUTPUT], "mapped_lakes_iou.qml")
         n_ok = sum(pipeline.is_mapped(r.status) for r in results)
         feedback.pushInfo(self.tr("{} of {} lakes mapped; {} skipped").format(n_ok, len(results), len(results) - n_ok))
         return outputs
+
+    def draw_report(self, results, parameters, context, feedback):
+        """Draw the HTML report (ui/report.py) before any output is written, dropping each lake's
+        window arrays once its images are drawn; the file is written by the caller after OUTPUT."""
+        feedback.pushInfo(self.tr("Drawing the HTML report"))
+        run_info = []
+        for p in self.parameterDefinitions():  # the inputs as run, in dialog order
+            if p.isDestination() or parameters.get(p.name()) is None:
+                continue
+            text = p.valueAsPythonString(parameters[p.name()], context)
+            if len(text) >= 2 and text[0] == text[-1] == "'":
+                text = text[1:-1]
+            run_info.append((p.description(), text))
+        run_info.append((self.tr("QGIS version"), Qgis.QGIS_VERSION))
+        try:
+            builder = html_report.ReportBuilder(self.tr("GLaSAR glacial lake mapping report"), run_info)
+            for res in results:
+                if feedback.isCanceled():
+                    raise QgsProcessingException(self.tr("Canceled: no output was written."))
+                builder.add(res)
+                res.arrays = {}
+        except ImportError as exc:
+            raise QgsProcessingException(self.tr("The HTML report needs matplotlib ({}): install python3-matplotlib "
+                                                 "or leave REPORT empty.").format(exc)) from None
+        return builder

@@ -137,8 +137,6 @@ def test_run_from_dialog_loads_the_output(probe):
 def test_output_is_styled_and_report_listed(probe):
     """The IoU style is applied on load and the HTML report goes to the results viewer."""
     info, run_dir, _ = probe
-    if "REPORT" not in info["algorithm"]["parameters"]:
-        pytest.skip("glasar:maplakes does not declare REPORT / style OUTPUT yet (lead: integrate, then drop this guard)")
     (lyr,) = [x for x in info["layers"] if x["source"].startswith(str(run_dir / "mapped_lakes.gpkg"))]
     assert lyr["renderer"] == "QgsGraduatedSymbolRenderer" and lyr["class_attribute"] == "iou"
     assert lyr["legend"] == ["poor: IoU ≤ 0.5", "fair: 0.5 – 0.7", "good: 0.7 – 0.8", "very good: 0.8 – 0.9",
