@@ -195,9 +195,10 @@ def slope_correct(sigma0_db, incidence_deg, dem_on_grid, res, look_azimuth_deg, 
     model: 'volume', 'surface' or 'area' (module doc).
 
     Bands: ``<P>_sigma0`` (dB, as given), ``incAngle`` (deg), ``localIncAngle`` (deg),
-    ``<P>_gamma0`` (dB), ``<P>_gamma0_flatDB`` (dB; NaN where undefined: layover/shadow for the
-    angular models, no illuminated area for ``area``), ``layover``, ``shadow`` (angle tests,
-    1 = distorted, NaN where the DEM is missing).
+    ``<P>_gamma0`` (dB), ``<P>_gamma0_flatDB`` (dB; NaN where undefined: layover (SCF <= 0) and
+    active shadow for the angular models, bins with less than ``min_area_ratio`` of the flat
+    illuminated area for ``area``), ``layover``, ``shadow`` (angle tests, 1 = distorted, NaN
+    where the DEM is missing).
     """
     if model not in MODELS:
         raise GlasarError(f"unknown slope-correction model {model!r}; use one of {', '.join(MODELS)}")
@@ -229,6 +230,8 @@ def slope_correct(sigma0_db, incidence_deg, dem_on_grid, res, look_azimuth_deg, 
     else:
         with np.errstate(invalid="ignore", divide="ignore"):
             factor = np.cos(alpha_az) * np.sin(theta - alpha_r) / np.sin(theta)
+    if model != "area":
+        factor = np.where(shadow, np.nan, factor)  # facing away beyond grazing: no signal
     factor = np.where(dem_ok & (factor > 0), factor, np.nan)
     out = {}
     for p, v in bands.items():
