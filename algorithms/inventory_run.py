@@ -90,7 +90,8 @@ def _file_signature(path):
 
 def run_fingerprint(source, options):
     """Hash of what decides every lake's result: the inputs (path, size, mtime) and options."""
-    payload = {"version": JOURNAL_VERSION, "source": source.fingerprint(), "options": dataclasses.asdict(options)}
+    payload = {"version": JOURNAL_VERSION, "source": source.fingerprint(), "options": dataclasses.asdict(options),
+               "dem": _file_signature(options.dem_path) if options.dem_path else None}
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
 
 

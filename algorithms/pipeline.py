@@ -48,6 +48,11 @@ class Options:
     fusion_tolerance_db: float = 6.0  # data-derived distortion: a pass this much brighter is distorted
     min_lake_contrast_db: float = 3.0  # a pass whose lake is not this much darker than its shore is dropped
     max_hole_fraction: float = 0.02  # holes below this share of the lake are speckle, filled
+    dem_path: str = ""  # optional DEM: slope correction and layover/shadow masks per window
+    slope_model: str = "volume"
+    dem_margin_m: float = 3000.0  # DEM read around the window so outside ridges cast their distortion
+    dem_resampling: str = "bilinear"
+    incidence_deg: float = 39.0  # used for scenes without an angle band (RTC products)
     seed: int = 0
 
 
@@ -169,6 +174,7 @@ def map_lake(lake_input, asc, desc, options, footprints=None, keep_arrays=False)
         "asc_scene": asc.scene.name, "desc_scene": desc.scene.name,
         "passes": None, "contrast_asc": None, "contrast_desc": None,
         "distorted_asc": None, "distorted_desc": None, "distorted_fused": None,
+        "layover_shadow_asc": None, "layover_shadow_desc": None,
     }
 
     def result(status, wkb=None, arrays=None, **extra):
@@ -202,10 +208,24 @@ def map_lake(lake_input, asc, desc, options, footprints=None, keep_arrays=False)
     except GlasarError as exc:
         return result(f"skipped: {exc}")
 
+    dem_masks, terrain_note, terrain = None, "", None
+    if options.dem_path:
+        from . import terrain_window
+
+        try:
+            terrain = terrain_window.window_terrain(options.dem_path, grid, {"asc": asc, "desc": desc}, options)
+            dem_masks = (terrain["masks"]["asc"], terrain["masks"]["desc"])
+            flat_a = [terrain_window.flatten(a, asc, terrain, "asc", grid, options.slope_model) for a in asc_db]
+            flat_d = [terrain_window.flatten(d, desc, terrain, "desc", grid, options.slope_model) for d in desc_db]
+            asc_db, desc_db = [f for f, _ in flat_a], [f for f, _ in flat_d]
+        except GlasarError as exc:
+            terrain_note = f" (mapped without terrain: {exc})"
+
     lake_mask = rasterize(lake, grid)
     if lake_mask.sum() == 0:
         lake_mask = rasterize(lake, grid, all_touched=True)
     passes, note, contrasts = _usable_passes(asc_db[0], desc_db[0], lake_mask, grid.res, options)
+    note += terrain_note
     base_fields.update(passes=passes, contrast_asc=contrasts[0], contrast_desc=contrasts[1])
     if passes == "descending":
         asc_db = [np.full_like(a, np.nan) for a in asc_db]
@@ -214,8 +234,8 @@ def map_lake(lake_input, asc, desc, options, footprints=None, keep_arrays=False)
 
     fused, sources, masks = [], None, None
     for a, d in zip(asc_db, desc_db):
-        f, s, info = fusion.fuse(a, d, normalisation=options.normalisation, how=options.combine,
-                                 brightening_tolerance_db=options.fusion_tolerance_db)
+        f, s, info = fusion.fuse(a, d, *(dem_masks or (None, None)), normalisation=options.normalisation,
+                                 how=options.combine, brightening_tolerance_db=options.fusion_tolerance_db)
         fused.append(f)
         if sources is None:
             sources, masks = s, (info["mask_asc"], info["mask_desc"])
@@ -229,6 +249,9 @@ def map_lake(lake_input, asc, desc, options, footprints=None, keep_arrays=False)
     if lake_mask.any():
         gap_a = ~np.isfinite(asc_db[0]) | (masks[0] > 0)
         gap_d = ~np.isfinite(desc_db[0]) | (masks[1] > 0)
+        if dem_masks is not None:
+            base_fields.update(layover_shadow_asc=round(float((dem_masks[0][lake_mask] > 0).mean()), 4),
+                               layover_shadow_desc=round(float((dem_masks[1][lake_mask] > 0).mean()), 4))
         base_fields.update(
             distorted_asc=round(float(gap_a[lake_mask].mean()), 4),
             distorted_desc=round(float(gap_d[lake_mask].mean()), 4),
@@ -378,6 +401,17 @@ def validate_options(options):
         raise GlasarError(f"unknown speckle filter {options.speckle_filter!r}")
     if options.normalisation not in fusion.NORMALISATIONS:
         raise GlasarError(f"unknown normalisation {options.normalisation!r}")
+    if options.dem_path:
+        from .slope_correction import MODELS
+
+        if options.slope_model not in MODELS:
+            raise GlasarError(f"unknown slope model {options.slope_model!r}; choose one of {', '.join(MODELS)}")
+        try:  # unreadable DEM or no CRS: a run-level error (metadata only, no pixels read)
+            ds = gdal.Open(str(options.dem_path))
+        except RuntimeError as exc:
+            raise GlasarError(f"cannot open DEM {options.dem_path}: {exc}") from None
+        if ds is None or not ds.GetProjection():
+            raise GlasarError(f"DEM {options.dem_path} has no coordinate reference system")
 
 
 def check_run(asc, desc, options, log=None):
@@ -419,7 +453,8 @@ RESULT_FIELDS = (
     ("area_pred_km2", float), ("area_ref_km2", float), ("iou", float), ("precision", float),
     ("recall", float), ("f1", float), ("threshold_db", float), ("valid_fraction", float),
     ("passes", str), ("contrast_asc", float), ("contrast_desc", float),
-    ("distorted_asc", float), ("distorted_desc", float), ("distorted_fused", float), ("status", str),
+    ("distorted_asc", float), ("distorted_desc", float), ("distorted_fused", float),
+    ("layover_shadow_asc", float), ("layover_shadow_desc", float), ("status", str),
 )
 
 

@@ -40,6 +40,8 @@ class MapLakesAlgorithm(GlasarAlgorithm):
     FUSION_TOLERANCE = "FUSION_TOLERANCE"
     WORKERS = "WORKERS"
     SCENES = "SCENES"
+    SLOPE_MODEL = "SLOPE_MODEL"
+    INCIDENCE = "INCIDENCE"
     START = "START"
     END = "END"
     MAX_NODATA = "MAX_NODATA"
@@ -118,7 +120,22 @@ class MapLakesAlgorithm(GlasarAlgorithm):
                           "A declaration the values contradict (e.g. negative 'power') is an error.")
         self.add_param(
             QgsProcessingParameterRasterLayer(self.DEM, self.tr("DEM"), optional=True),
-            "Optional digital elevation model (any CRS) for slope correction and layover/shadow masks.",
+            "Optional DEM (any GDAL raster, any CRS; geographic DEMs are fine). Per lake and pass GLaSAR then "
+            "computes the layover/shadow mask along range lines (with a 3 km margin so outside ridges count), "
+            "uses it in the fusion, reports layover_shadow_asc/desc, and slope-corrects sigma0 scenes (RTC gamma0 "
+            "products are already flattened and are left as they are).",
+        )
+        p = QgsProcessingParameterEnum(self.SLOPE_MODEL, self.tr("Slope correction model"),
+                                       options=["volume", "surface", "area"], defaultValue="volume")
+        p.setUsesStaticStrings(True)
+        self.add_param(p, "With a DEM: volume or surface (Vollrath et al. 2020) or area (Small 2011 projected-area "
+                          "flattening) for sigma0 scenes.", advanced=True)
+        self.add_param(
+            QgsProcessingParameterNumber(self.INCIDENCE, self.tr("Incidence for scenes without an angle band (deg)"),
+                                         QgsProcessingParameterNumber.Type.Double, 39.0, minValue=20.0, maxValue=50.0),
+            "With a DEM: ellipsoid incidence used for the layover/shadow geometry of scenes that carry no angle band "
+            "(e.g. HyP3 RTC); Sentinel-1 IW spans 30-46 deg across the swath.",
+            advanced=True,
         )
         self.add_param(
             QgsProcessingParameterFeatureSource(self.INVENTORY, self.tr("Glacial lake inventory"),
@@ -207,7 +224,14 @@ class MapLakesAlgorithm(GlasarAlgorithm):
             min_area_km2=self.parameterAsDouble(parameters, self.MIN_AREA, context),
             resolution=self.parameterAsDouble(parameters, self.RESOLUTION, context),
             fusion_tolerance_db=self.parameterAsDouble(parameters, self.FUSION_TOLERANCE, context),
+            dem_path=self._dem_path(parameters, context),
+            slope_model=self.parameterAsEnumString(parameters, self.SLOPE_MODEL, context),
+            incidence_deg=self.parameterAsDouble(parameters, self.INCIDENCE, context),
         )
+
+    def _dem_path(self, parameters, context):
+        layer = self.parameterAsRasterLayer(parameters, self.DEM, context)
+        return layer.source() if layer is not None else ""
 
     def _date(self, parameters, key, context):
         d = self.parameterAsDateTime(parameters, key, context)
@@ -246,9 +270,8 @@ class MapLakesAlgorithm(GlasarAlgorithm):
             raise QgsProcessingException(self.tr("The inventory must be a polygon layer."))
         id_field = self.parameterAsString(parameters, self.LAKE_ID_FIELD, context)
         options = self.read_options(parameters, context)
-        dem_layer = self.parameterAsRasterLayer(parameters, self.DEM, context)
-        if dem_layer is not None:
-            feedback.pushInfo(self.tr("DEM given: {}").format(dem_layer.source()))
+        if options.dem_path:
+            feedback.pushInfo(self.tr("DEM: {} (slope model {})").format(options.dem_path, options.slope_model))
 
         lakes = lake_io.read_lakes(source, id_field, context)
         if not lakes:
