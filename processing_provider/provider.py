@@ -11,6 +11,8 @@ def _algorithm_classes():
     """Every algorithm the provider offers, in Toolbox order (explicit list, stable ids)."""
     from .extract_lakes import ExtractLakesAlgorithm
     from .fuse_asc_desc import FuseAscDescAlgorithm
+    from .layover_shadow import LayoverShadowAlgorithm
+    from .slope_correction import SlopeCorrectionAlgorithm
     from .ee_dem import EEDemAlgorithm
     from .ee_sentinel1 import EESentinel1Algorithm
     from .map_lakes import MapLakesAlgorithm
@@ -27,6 +29,8 @@ def _algorithm_classes():
         EESentinel1Algorithm,
         EEDemAlgorithm,
         SimulateSceneAlgorithm,
+        SlopeCorrectionAlgorithm,
+        LayoverShadowAlgorithm,
     ]
 
 
