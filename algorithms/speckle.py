@@ -78,15 +78,17 @@ def _as_power(power):
         raise GlasarError(f"speckle filters need a 2-D image, got shape {a.shape}")
     a = a.astype(_F32, copy=True)
     with np.errstate(invalid="ignore"):
-        finite = np.isfinite(a)
-        n_finite = int(np.count_nonzero(finite))
         negative = int(np.count_nonzero(a < 0))
-        if n_finite and negative > 0.005 * n_finite:
-            raise GlasarError(
-                f"{100.0 * negative / n_finite:.1f}% of the values are negative: speckle filters need linear "
-                "power (convert dB with units.to_power first)"
-            )
-        a[~(finite & (a > 0))] = np.nan
+        if negative:
+            n_finite = int(np.count_nonzero(np.isfinite(a)))
+            if negative > 0.005 * n_finite:
+                raise GlasarError(
+                    f"{100.0 * negative / n_finite:.1f}% of the values are negative: speckle filters need linear "
+                    "power (convert dB with units.to_power first)"
+                )
+        invalid = ~(a > 0)  # NaN, 0, negative (and -inf); +inf below
+        invalid |= np.isinf(a)
+        a[invalid] = np.nan
     return a
 
 
@@ -105,6 +107,21 @@ class _Flat:
         if i < 0 or i + hi - lo > self.a.size:
             raise IndexError("flat window outside the strip (internal error)")
         return self.a[i:i + hi - lo]
+
+
+class _Work:
+    """Named scratch arrays reused by every strip of one filter call. Writing into warm
+    buffers instead of fresh allocations keeps the working set in cache: the vector ops of the
+    hot loops run 2-3x faster than with a new array per operation."""
+
+    def __init__(self):
+        self._bufs = {}
+
+    def get(self, name, size, dtype=_F32):
+        buf = self._bufs.get(name)
+        if buf is None or buf.size < size or buf.dtype != dtype:
+            buf = self._bufs[name] = np.empty(size, dtype)
+        return buf[:size]
 
 
 def _shift_sum(src, offsets, lo, hi):
@@ -156,10 +173,9 @@ def _in_strips(core, image, halo, *args):
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         for r0 in range(0, rows, step):
             r1 = min(rows, r0 + step)
-            values = core(padded[r0:r1 + 2 * halo], halo, *args)
-            full = np.empty((r1 - r0) * width, _F32)
-            full[halo:full.size - halo] = values
-            out[r0:r1] = full.reshape(r1 - r0, width)[:, halo:halo + cols]
+            values = np.ascontiguousarray(core(padded[r0:r1 + 2 * halo], halo, *args), dtype=_F32)
+            # values[i] is position halo*W + halo + i: output (r, x) is values[r * W + x]
+            out[r0:r1] = np.lib.stride_tricks.as_strided(values, (r1 - r0, cols), (width * 4, 4), writeable=False)
     return out
 
 
@@ -190,6 +206,13 @@ def _window_stats(block, halo, w):
     q0, q1, q2 = _masked(flat, valid)
     mean, var = _mean_var(*(_box(q, w, width, lo, hi).a for q in (q0, q1, q2)))
     return flat.at(lo, hi), mean, var
+
+
+def _clip01(a):
+    """In-place clip to [0, 1] (np.clip's wrapper costs more than the clipping)."""
+    np.maximum(a, 0, out=a)
+    np.minimum(a, 1, out=a)
+    return a
 
 
 def _finish(out, z):
@@ -229,7 +252,7 @@ def _weighted_core(block, halo, w, cu2, kind):
     weight = 1 - cu2 / ci2  # ci2 = 0 (constant window) -> -inf -> 0: the mean
     if kind == "kuan":
         weight /= 1 + cu2
-    np.clip(weight, 0, 1, out=weight)
+    _clip01(weight)
     return mean + weight * (z - mean)
 
 
@@ -414,21 +437,26 @@ def _prune(comps, needed):
 
 
 @functools.lru_cache(maxsize=None)
-def _median_plan(k):
-    """Plan for the exact median of k x k windows (k odd).
+def _median_plan(k, extra=0):
+    """Plan for exact order statistics of k x k windows (k odd): ranks K - extra ... K
+    (1-based), K = (k^2 + 1) / 2 the median.
 
     S(1)[p] = the k values of the column through p (rows -r..r), sorted by a network;
     S(n)[p] = sorted values of the n columns p..p+n-1 = merge(S(h)[p], S(n-h)[p+h]), h = n/2 for
     even n and 1 for odd n. Every S(n) is computed once per position and shared by the windows
-    containing those columns. The median (rank K = (k^2+1)/2) of window p is, with A = S(1)[p-r]
-    and B = S(k-1)[p-r+1], ``min_i max(A_(i), B_(K-i))`` (i-th smallest; A_(0) = -inf): the
-    K-th smallest of two sorted lists. Only the ranks that formula reads are kept, and every
-    network is pruned back from them: 239 min/max per pixel for k = 7 (23 for 3, 91 for 5).
+    containing those columns. The rank-R value of window p is, with A = S(1)[p-r] and
+    B = S(k-1)[p-r+1], ``min_i max(A_(i), B_(R-i))`` (i-th smallest; A_(0) = -inf): the R-th
+    smallest of two sorted lists. Only the ranks those formulas read are kept, and every
+    network is pruned back from them: 239 min/max per pixel for the 7 x 7 median (23 for 3 x 3,
+    91 for 5 x 5). Returns (ranks, terms per rank, build order, stages).
     """
     K = (k * k + 1) // 2
-    terms = tuple((i, K - i) for i in range(max(0, K - (k - 1) * k), min(K, k) + 1))
-    needs = {1: {i - 1 for i, _ in terms if i >= 1}}
-    needs.setdefault(k - 1, set()).update(j - 1 for _, j in terms if j >= 1)
+    ranks = tuple(range(K - extra, K + 1))
+    terms = {R: tuple((i, R - i) for i in range(max(0, R - (k - 1) * k), min(R, k) + 1)) for R in ranks}
+    needs = {1: set(), k - 1: set()}
+    for R in ranks:
+        needs[1].update(i - 1 for i, _ in terms[R] if i >= 1)
+        needs[k - 1].update(j - 1 for _, j in terms[R] if j >= 1)
     stages, done = {}, set()
     while True:
         pending = [n for n in needs if n > 1 and n not in done]
@@ -448,7 +476,7 @@ def _median_plan(k):
     comps, order = _sort_comparators(k)
     kept, read = _prune(comps, [order[i] for i in needs[1]])
     stages[1] = (0, kept, {i: order[i] for i in needs[1]}, read)
-    return K, terms, tuple(sorted(stages)), stages
+    return ranks, terms, tuple(sorted(stages)), stages
 
 
 def _run_network(wires, comps):
@@ -479,9 +507,10 @@ def _run_network(wires, comps):
                 owned.add(b)
 
 
-def _median_network(filled, k, width, lo, hi):
-    """Exact k x k medians at positions [lo, hi) of a gap-free flat strip."""
-    K, terms, build, stages = _median_plan(k)
+def _median_network(filled, k, width, lo, hi, extra=0):
+    """Exact rank K - extra ... K values (K = median rank) of the k x k windows at positions
+    [lo, hi) of a flat strip (no NaN: fill nodata first). Returns {rank: values}."""
+    ranks, terms, build, stages = _median_plan(k, extra)
     r = k // 2
     start, stop = lo - r, hi + r  # S(n) lives on [start, stop - n + 1)
     runs = {}
@@ -496,29 +525,56 @@ def _median_network(filled, k, width, lo, hi):
         _run_network(wires, comps)
         runs[n] = {rank: wires[w] for rank, w in outputs.items()}
     A, B, size = runs[1], runs[k - 1], hi - lo
-    result = None
-    for i, j in terms:
-        if i == 0:
-            t = B[j - 1][1:1 + size]
-        elif j == 0:
-            t = A[i - 1][:size]
-        else:
-            t = np.maximum(A[i - 1][:size], B[j - 1][1:1 + size])
-        result = t.copy() if result is None else np.minimum(result, t, out=result)
-    return result
+    results = {}
+    for R in ranks:
+        result = None
+        for i, j in terms[R]:
+            if i == 0:
+                t = B[j - 1][1:1 + size]
+            elif j == 0:
+                t = A[i - 1][:size]
+            else:
+                t = np.maximum(A[i - 1][:size], B[j - 1][1:1 + size])
+            result = t.copy() if result is None else np.minimum(result, t, out=result)
+        results[R] = result
+    return results
+
+
+_MEDIAN_EXTRA = 2  # windows with up to 2 * _MEDIAN_EXTRA nodata pixels stay on the network
 
 
 def _median_core(block, halo, k):
     flat, valid, width, lo, hi = _strip(block, halo)
-    filled = _Flat(np.where(valid, flat.a, _F32(0)), 0)
+    invalid = (~valid).view(np.uint8) if k * k < 256 else (~valid).astype(np.uint16)
+    missing = _box(_Flat(invalid, 0), k, width, lo, hi).a  # nodata pixels per window
     if k <= 11:
-        out = _median_network(filled, k, width, lo, hi)
-    else:  # larger windows: scipy's selection (exact, slower)
-        out = ndimage.median_filter(filled.a.reshape(block.shape), size=k, mode="constant").reshape(-1)[lo:hi]
-    # windows with nodata (or reaching past the image edge): exact median of their valid pixels
-    gaps = _box(_Flat((~valid).view(np.uint8), 0), k, width, lo, hi).a > 0
-    gaps &= valid[lo:hi]
-    pos = np.nonzero(gaps)[0]
+        # Nodata as +inf sorts last: with c of them the median of the k^2 - c valid values is
+        # rank K - c/2 (c even) or the mean of ranks K - (c+1)/2 and K - (c-1)/2 (c odd), so
+        # ranks K-2..K serve windows with up to 4 nodata pixels (windows reaching past the
+        # image edge have more: exact path below). Gap-free strips need rank K only.
+        gaps = not valid.reshape(block.shape)[:, halo:-halo].all()
+        extra = _MEDIAN_EXTRA if gaps else 0
+        filled = _Flat(np.where(valid, flat.a, _F32(np.inf)), 0)
+        ranks = _median_network(filled, k, width, lo, hi, extra)
+        K = (k * k + 1) // 2
+        out = ranks[K]
+        if extra:
+            c = np.minimum(missing, 2 * extra).astype(np.intp)
+            weights = np.zeros((2 * extra + 1, extra + 1), _F32)  # [c, K - rank]
+            for cc in range(2 * extra + 1):
+                weights[cc, (cc + 1) // 2] += 0.5
+                weights[cc, cc // 2] += 0.5
+            out = weights[:, 0].take(c) * out
+            for j in range(1, extra + 1):
+                out += weights[:, j].take(c) * ranks[K - j]
+        slow = missing > 2 * extra
+    else:  # larger windows: scipy's selection (exact, slower), nodata windows below
+        filled = np.where(valid, flat.a, _F32(0)).reshape(block.shape)
+        out = ndimage.median_filter(filled, size=k, mode="constant").reshape(-1)[lo:hi].copy()
+        slow = missing > 0
+    # windows with more nodata (or past the image edge): exact median of their valid pixels
+    slow &= valid[lo:hi]
+    pos = np.nonzero(slow)[0]
     if pos.size:
         rows, cols = np.divmod(pos + lo, width)
         windows = np.lib.stride_tricks.sliding_window_view(block, (k, k))[rows - halo, cols - halo]
@@ -581,9 +637,10 @@ def refined_lee_kernels():
     return [eval(expr, {}, {"dy": dy, "dx": dx}) for expr in _RL_WINDOWS]  # noqa: S307 (constants)
 
 
-def _rl_direction(sub):
+def _rl_direction(sub, pos=None, work=None):
     """Direction index d (int8, 0..7) from the 3 x 3 sub-window means; ``sub(i, j)`` returns
-    the means of the sub-windows centred at offset (2i, 2j) (NaN: no valid pixel).
+    the means of the sub-windows centred at offset (2i, 2j) (NaN: no valid pixel); ``pos``: the
+    positions with an empty sub-window if known (else found here).
 
     Gradients are single differences of opposite sub-windows (Lee 1981, as SNAP and the Earth
     Engine ports): |E-W|, |S-N|, |SE-NW|, |SW-NE|; the largest (first on ties) gives k; the side
@@ -593,32 +650,39 @@ def _rl_direction(sub):
     (the window goes where the data are)."""
     centre = sub(0, 0)
     pairs = [(sub(*p), sub(*m)) for p, m in _RL_SIDES]
-    d = _rl_direction_of(centre, pairs, gaps=False)
-    missing = [np.isnan(p) | np.isnan(m) for p, m in pairs]
-    bad = missing[0] | missing[1] | missing[2] | missing[3]
-    bad &= ~np.isnan(centre)
-    pos = np.nonzero(bad)[0]
+    d = _rl_direction_of(centre, pairs, gaps=False, work=work)
+    if pos is None:
+        missing = [np.isnan(p) | np.isnan(m) for p, m in pairs]
+        bad = missing[0] | missing[1] | missing[2] | missing[3]
+        bad &= ~np.isnan(centre)
+        pos = np.nonzero(bad)[0]
     if pos.size:  # pixels next to gaps or the image edge: gap rules
         d[pos] = _rl_direction_of(centre[pos], [(p[pos], m[pos]) for p, m in pairs], gaps=True)
     return d
 
 
-def _rl_direction_of(centre, pairs, gaps):
-    twice_centre = centre + centre
+def _rl_direction_of(centre, pairs, gaps, work=None):
+    n = centre.size
+    work = work if work is not None and not gaps else _Work()
+    twice_centre = np.add(centre, centre, out=work.get("twice", n))
+    tmp = work.get("tmp", n)
     grads, sides = [], []
-    for p, m in pairs:
+    for k, (p, m) in enumerate(pairs):
         if gaps:
             p_ok, m_ok = np.isfinite(p), np.isfinite(m)
             p, m = np.where(p_ok, p, centre), np.where(m_ok, m, centre)
-        diff = p - m
-        side = (diff * (p + m - twice_centre)) > 0
+        diff = np.subtract(p, m, out=work.get(f"grad{k}", n))
+        np.add(p, m, out=tmp)
+        tmp -= twice_centre
+        tmp *= diff
+        side = np.greater(tmp, 0, out=work.get(f"side{k}", n, bool))
         if gaps:  # a missing side is never chosen when the other has data
             side = np.where(p_ok == m_ok, side, ~p_ok)
         grads.append(np.abs(diff, out=diff))
         sides.append(side)
     g0, g1, g2, g3 = grads
     k01, k23 = g1 > g0, g3 > g2
-    hi = np.maximum(g2, g3) > np.maximum(g0, g1)  # strict: ties go to the lower index
+    hi = np.maximum(g2, g3, out=tmp) > np.maximum(g0, g1, out=twice_centre)  # ties: lower index
     lo = ~hi
     odd = (hi & k23) | (lo & k01)  # k = 2 hi + odd (boolean algebra: np.where on bools is slow)
     side = (hi & ((k23 & sides[3]) | (~k23 & sides[2]))) | (lo & ((k01 & sides[1]) | (~k01 & sides[0])))
@@ -629,59 +693,76 @@ def _rl_direction_of(centre, pairs, gaps):
     return d
 
 
-def _gather(stack, d):
-    """stack[d[i], i] for a (n, size) stack: one flat take (np.choose is ~10x slower)."""
+def _gather(stack, d, base=None):
+    """stack[d[i], i] for a (n, size) stack: one flat take (np.choose is ~10x slower).
+    ``base``: np.arange(size) if at hand."""
     size = d.size
     idx = d.astype(np.intp)
     idx *= size
-    idx += np.arange(size, dtype=np.intp)
+    idx += np.arange(size, dtype=np.intp) if base is None else base
     return stack.reshape(-1).take(idx)
 
 
-def _rl_window_sums(q, width, lo, hi, out):
+def _rl_window_sums(q, width, lo, hi, out, box3=True):
     """Sums of q over the 8 directional windows into out[d] (stack (8, hi - lo)) and the 3 x 3
-    sums on [lo - 2W - 2, hi + 2W + 2) (returned). q covers a strip with a halo of 3. Shifted
-    adds only, no subtraction (no cancellation next to bright targets): about 50 vector adds
-    per quantity instead of 8 x 28 multiply-adds."""
-    W = width
-    h3 = _shift_sum(q, (-1, 0, 1), lo - 3 * W - 2, hi + 3 * W + 2)
-    b3 = _shift_sum(h3, (-W, 0, W), lo - 2 * W - 2, hi + 2 * W + 2)
-    a, b = lo - 3 * W, hi + 3 * W  # rows dy in [-3, 3] of 7 columns dx in [-3, 3]
-    h7 = _Flat(h3.at(a, b, -2) + h3.at(a, b, 1), a)
-    h7.a += q.at(a, b, 3)
+    sums on [lo - 2W - 2, hi + 2W + 2) (returned if ``box3``). q covers a strip with a halo of
+    3. Shifted adds only, no subtraction (no cancellation next to bright targets): about 50
+    vector adds per quantity instead of 8 x 28 multiply-adds."""
+    W, n = width, hi - lo
+    f, f0 = q.a, q.start
+
+    def s(arr, start, pos, size):  # values at positions pos .. pos + size - 1
+        i = pos - start
+        if i < 0 or i + size > arr.size:
+            raise IndexError("window sums outside the strip (internal error)")
+        return arr[i:i + size]
+
+    # 3 columns (h3) on rows dy in [-3, 3] +- 2 columns, 3 x 3 sums (b3), 7 columns (h7)
+    a3, n3 = lo - 3 * W - 2, n + 6 * W + 4
+    h3 = s(f, f0, a3 - 1, n3) + s(f, f0, a3, n3)
+    h3 += s(f, f0, a3 + 1, n3)
+    a_b, n_b = lo - 2 * W - 2, n + 4 * W + 4
+    if box3:
+        b3 = s(h3, a3, a_b - W, n_b) + s(h3, a3, a_b, n_b)
+        b3 += s(h3, a3, a_b + W, n_b)
+    a7, n7 = lo - 3 * W, n + 6 * W
+    h7 = s(h3, a3, a7 - 2, n7) + s(h3, a3, a7 + 1, n7)
+    h7 += s(f, f0, a7 + 3, n7)
     del h3
-    p2 = _shift_sum(h7, (0, W), a, hi + 2 * W)
-    del h7
-    np.add(p2.at(lo, hi, -3 * W), p2.at(lo, hi, -W), out=out[3])  # dy in [-3, 0]
-    np.add(p2.at(lo, hi, 0), p2.at(lo, hi, 2 * W), out=out[2])  # dy in [0, 3]
-    del p2
-    v3 = _shift_sum(q, (-W, 0, W), lo - 2 * W - 3, hi + W + 3)
-    v7 = _Flat(v3.at(lo - 3, hi + 3, -2 * W) + v3.at(lo - 3, hi + 3, W), lo - 3)
-    v7.a += q.at(lo - 3, hi + 3, 3 * W)
+    p2 = s(h7, a7, a7, n7 - W) + s(h7, a7, a7 + W, n7 - W)  # rows dy, dy + 1
+    np.add(s(p2, a7, lo - 3 * W, n), s(p2, a7, lo - W, n), out=out[3])  # dy in [-3, 0]
+    np.add(s(p2, a7, lo, n), s(p2, a7, lo + 2 * W, n), out=out[2])  # dy in [0, 3]
+    del h7, p2
+    # 7 rows (v7) on columns dx in [-3, 3], then 4 columns
+    av, nv = lo - 2 * W - 3, n + 3 * W + 6
+    v3 = s(f, f0, av - W, nv) + s(f, f0, av, nv)
+    v3 += s(f, f0, av + W, nv)
+    a7c, n7c = lo - 3, n + 6
+    v7 = s(v3, av, a7c - 2 * W, n7c) + s(v3, av, a7c + W, n7c)
+    v7 += s(f, f0, a7c + 3 * W, n7c)
     del v3
-    c2 = _shift_sum(v7, (0, 1), lo - 3, hi + 2)
-    del v7
-    np.add(c2.at(lo, hi, -3), c2.at(lo, hi, -1), out=out[1])  # dx in [-3, 0]
-    np.add(c2.at(lo, hi, 0), c2.at(lo, hi, 2), out=out[0])  # dx in [0, 3]
-    del c2
+    c2 = v7[:-1] + v7[1:]  # columns dx, dx + 1 from position a7c
+    np.add(s(c2, a7c, lo - 3, n), s(c2, a7c, lo - 1, n), out=out[1])  # dx in [-3, 0]
+    np.add(s(c2, a7c, lo, n), s(c2, a7c, lo + 2, n), out=out[0])  # dx in [0, 3]
+    del v7, c2
     # Triangles from row segments: right-aligned segments (dx in [4-L, 3]) give dy + dx >= 0
     # (row dy = L-4) and dy - dx <= 0 (row dy = 4-L); left-aligned ones (dx in [-3, L-4]) give
     # dy - dx >= 0 (row dy = L-4) and dy + dx <= 0 (row dy = 4-L).
-    seg_r = _Flat(q.at(a, b, 3).copy(), a)
-    seg_l = _Flat(q.at(a, b, -3).copy(), a)
+    seg_r = s(f, f0, a7 + 3, n7).copy()
+    seg_l = s(f, f0, a7 - 3, n7).copy()
     t_se, t_nw, t_sw, t_ne = out[4], out[5], out[6], out[7]
-    t_se[...] = seg_r.at(lo, hi, -3 * W)
-    t_ne[...] = seg_r.at(lo, hi, 3 * W)
-    t_sw[...] = seg_l.at(lo, hi, -3 * W)
-    t_nw[...] = seg_l.at(lo, hi, 3 * W)
+    t_se[...] = s(seg_r, a7, lo - 3 * W, n)
+    t_ne[...] = s(seg_r, a7, lo + 3 * W, n)
+    t_sw[...] = s(seg_l, a7, lo - 3 * W, n)
+    t_nw[...] = s(seg_l, a7, lo + 3 * W, n)
     for L in range(2, 8):
-        seg_r.a += q.at(a, b, 4 - L)
-        seg_l.a += q.at(a, b, L - 4)
-        t_se += seg_r.at(lo, hi, (L - 4) * W)
-        t_ne += seg_r.at(lo, hi, (4 - L) * W)
-        t_sw += seg_l.at(lo, hi, (L - 4) * W)
-        t_nw += seg_l.at(lo, hi, (4 - L) * W)
-    return b3
+        seg_r += s(f, f0, a7 + 4 - L, n7)
+        seg_l += s(f, f0, a7 + L - 4, n7)
+        t_se += s(seg_r, a7, lo + (L - 4) * W, n)
+        t_ne += s(seg_r, a7, lo + (4 - L) * W, n)
+        t_sw += s(seg_l, a7, lo + (L - 4) * W, n)
+        t_nw += s(seg_l, a7, lo + (4 - L) * W, n)
+    return _Flat(b3, a_b) if box3 else None
 
 
 def _mmse(z, n, s1, s2, noise_var):
@@ -690,9 +771,8 @@ def _mmse(z, n, s1, s2, noise_var):
     (``b = 0`` for a constant window)."""
     mean, var = _mean_var(n, s1, s2)
     b = var - mean * mean * noise_var
-    b /= (1 + noise_var) * var
-    b[~(var > 0)] = 0
-    np.clip(b, 0, 1, out=b)
+    b /= (1 + noise_var) * var  # var = 0 (constant window): -inf, clipped to 0
+    _clip01(b)
     z = z - mean
     z *= b
     z += mean
@@ -714,29 +794,44 @@ def _rl_noise(sums3, sub_at, looks, noise):
 
 def _refined_lee_core(block, halo, looks, noise, cache):
     flat, valid, width, lo, hi = _strip(block, halo)
-    q0, q1, q2 = _masked(flat, valid)
+    q1 = _Flat(np.where(valid, flat.a, _F32(0)), 0)
     size = hi - lo
     stack1, stack2 = np.empty((8, size), _F32), np.empty((8, size), _F32)
     b31 = _rl_window_sums(q1, width, lo, hi, stack1)
-    b32 = _rl_window_sums(q2, width, lo, hi, stack2)
+    b32 = _rl_window_sums(_Flat(q1.a * q1.a, 0), width, lo, hi, stack2, box3=noise == "local")
     # counts depend only on the validity pattern: a strip that is gap-free apart from the
     # image's left and right edges has the same counts as every other such strip
-    key = block.shape if np.isfinite(block[:, halo:-halo]).all() else None
+    key = block.shape if valid.reshape(block.shape)[:, halo:-halo].all() else None
     if key is not None and key in cache:
-        stack0, b30 = cache[key]
+        stack0, b30, edge, gaps, base = cache[key]
     else:
         stack0 = np.empty((8, size), _F32)
-        b30 = _rl_window_sums(q0, width, lo, hi, stack0)
-        if key is not None:
-            cache[key] = (stack0, b30)
+        b30 = _rl_window_sums(_Flat(valid.astype(_F32), 0), width, lo, hi, stack0)
+        edge = gaps = None
+        base = np.arange(size, dtype=np.intp)
+        if key is not None:  # where a window is not full / a sub-window is empty (image edge)
+            edge = np.nonzero((stack0 != 28).any(axis=0))[0]
+            empty = _Flat(b30.a == 0, b30.start)
+            gaps = np.zeros(size, bool)
+            for i in (-1, 0, 1):
+                for j in (-1, 0, 1):
+                    if i or j:
+                        gaps |= empty.at(lo, hi, 2 * i * width + 2 * j)
+            gaps = np.nonzero(gaps & valid[lo:hi])[0]
+            cache[key] = (stack0, b30, edge, gaps, base)
     means = b31.a / b30.a
 
     def sub_at(values, i, j):
         return _Flat(values, b30.start).at(lo, hi, 2 * i * width + 2 * j)
 
-    d = _rl_direction(lambda i, j: sub_at(means, i, j))
-    noise_var = _rl_noise((b30.a, b31.a, b32.a), sub_at, looks, noise)
-    n, s1, s2 = (_gather(st, d) for st in (stack0, stack1, stack2))
+    d = _rl_direction(lambda i, j: sub_at(means, i, j), gaps, cache.setdefault("work", _Work()))
+    noise_var = _rl_noise((b30.a, b31.a, b32.a if b32 is not None else None), sub_at, looks, noise)
+    s1, s2 = _gather(stack1, d, base), _gather(stack2, d, base)
+    if edge is None:
+        n = _gather(stack0, d, base)
+    else:  # gap-free strip: 28 pixels per window except next to the image edge
+        n = np.full(size, 28, _F32)
+        n[edge] = stack0[d[edge], edge]
     return _mmse(flat.at(lo, hi), n, s1, s2, noise_var)
 
 

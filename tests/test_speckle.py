@@ -199,11 +199,13 @@ def test_refined_lee_unmasked_direct_form_matches_in_the_interior():
 
 
 @pytest.mark.parametrize("k", [3, 5, 7, 9, 11, 13])
-def test_median_network_is_the_exact_median(k):
+@pytest.mark.parametrize("scattered", [0.0, 0.02, 0.2])
+def test_median_network_is_the_exact_median(k, scattered):
     rng = np.random.default_rng(k)
     z = rng.gamma(4.4, 1 / 4.4, (37, 52)).astype(np.float32)
     z[4:8, 10:12] = np.nan
     z[20, 30] = np.nan
+    z[rng.random(z.shape) < scattered] = np.nan  # windows with 1, 2, ... nodata pixels
     padded = np.pad(z, k // 2, constant_values=np.nan)
     windows = np.lib.stride_tricks.sliding_window_view(padded, (k, k)).reshape(z.shape + (-1,))
     expected = np.nanmedian(windows, axis=-1) / S.gamma_median_ratio(4.4)
@@ -213,11 +215,13 @@ def test_median_network_is_the_exact_median(k):
 
 
 def test_median_plan_operation_counts():
-    def ops(k):
-        K, terms, build, stages = S._median_plan(k)
-        return sum(a[2] + a[3] for n in build for a in stages[n][1]) + 2 * len(terms) - 1
+    def ops(k, extra=0):
+        ranks, terms, build, stages = S._median_plan(k, extra)
+        network = sum(a[2] + a[3] for n in build for a in stages[n][1])
+        return network + sum(2 * len(terms[R]) - 1 for R in ranks)
 
-    assert [ops(k) for k in (3, 5, 7)] == [23, 91, 239]  # vs sorting 49 values per pixel
+    assert [ops(k) for k in (3, 5, 7)] == [23, 91, 239]  # min/max per pixel, vs sorting 49 values
+    assert ops(7) < ops(7, 2) < 1.5 * ops(7)  # ranks 23..25 (windows with 1-4 nodata) cost little more
 
 
 @pytest.mark.parametrize("w", [3, 5, 9])
