@@ -23,6 +23,8 @@ from .sar_io import band_index, open_scene
 from .scores import polygon_scores
 
 BANDS = ("VV", "VH", "both")
+# Which passes map the lake: both (fused) or one alone (to compare with single-pass mapping).
+PASS_CHOICES = ("both", "ascending", "descending")
 STATUS_OK = "ok"
 
 
@@ -53,6 +55,7 @@ class Options:
     dem_margin_m: float = 3000.0  # DEM read around the window so outside ridges cast their distortion
     dem_resampling: str = "bilinear"
     incidence_deg: float = 39.0  # used for scenes without an angle band (RTC products)
+    passes: str = "both"  # PASS_CHOICES: "ascending"/"descending" map from that pass alone, no fusion
     seed: int = 0
 
 
@@ -225,6 +228,8 @@ def map_lake(lake_input, asc, desc, options, footprints=None, keep_arrays=False)
     if lake_mask.sum() == 0:
         lake_mask = rasterize(lake, grid, all_touched=True)
     passes, note, contrasts = _usable_passes(asc_db[0], desc_db[0], lake_mask, grid.res, options)
+    if options.passes != "both":  # single-pass mapping: the chosen pass whether it shows the lake or not
+        passes, note = options.passes, f": {options.passes} pass only"
     note += terrain_note
     base_fields.update(passes=passes, contrast_asc=contrasts[0], contrast_desc=contrasts[1])
     if passes == "descending":
@@ -399,6 +404,8 @@ def validate_options(options):
         raise GlasarError(f"unknown band {options.band!r}; choose one of {', '.join(BANDS)}")
     if options.speckle_filter not in speckle.FILTERS:
         raise GlasarError(f"unknown speckle filter {options.speckle_filter!r}")
+    if options.passes not in PASS_CHOICES:
+        raise GlasarError(f"unknown passes {options.passes!r}; choose one of {', '.join(PASS_CHOICES)}")
     if options.normalisation not in fusion.NORMALISATIONS:
         raise GlasarError(f"unknown normalisation {options.normalisation!r}")
     if options.dem_path:

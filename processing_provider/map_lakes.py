@@ -38,6 +38,7 @@ class MapLakesAlgorithm(GlasarAlgorithm):
     MIN_AREA = "MIN_AREA"
     RESOLUTION = "RESOLUTION"
     FUSION_TOLERANCE = "FUSION_TOLERANCE"
+    PASSES = "PASSES"
     WORKERS = "WORKERS"
     SCENES = "SCENES"
     SLOPE_MODEL = "SLOPE_MODEL"
@@ -187,6 +188,12 @@ class MapLakesAlgorithm(GlasarAlgorithm):
             "otherwise their mean.",
             advanced=True,
         )
+        p = QgsProcessingParameterEnum(self.PASSES, self.tr("Passes used"), options=list(pipeline.PASS_CHOICES),
+                                       defaultValue="both")
+        p.setUsesStaticStrings(True)
+        self.add_param(p, "both (default): fuse the ascending and descending passes. ascending or descending: map "
+                          "from that pass alone (no fusion, the pass is used even where it is distorted), to see "
+                          "what a single pass gives.", advanced=True)
         self.add_param(
             QgsProcessingParameterNumber(self.WORKERS, self.tr("Worker processes"),
                                          QgsProcessingParameterNumber.Type.Integer, os.cpu_count() or 1,
@@ -227,6 +234,7 @@ class MapLakesAlgorithm(GlasarAlgorithm):
             dem_path=self._dem_path(parameters, context),
             slope_model=self.parameterAsEnumString(parameters, self.SLOPE_MODEL, context),
             incidence_deg=self.parameterAsDouble(parameters, self.INCIDENCE, context),
+            passes=self.parameterAsEnumString(parameters, self.PASSES, context) or "both",
         )
 
     def _dem_path(self, parameters, context):
