@@ -265,7 +265,8 @@ def resample_dem(path, grid, resampling="bilinear"):
         raise GlasarError(f"DEM resampling must be one of {', '.join(DEM_RESAMPLING)}")
     h = warp_band(path, 1, grid, resampling=resampling)
     if not np.isfinite(h).any():
-        raise GlasarError(f"the DEM {os.path.basename(str(path))} does not cover the analysis grid")
+        raise GlasarError(f"the DEM {os.path.basename(str(path))} has no valid height on the analysis grid: it does "
+                          "not cover the grid, or it is all nodata there")
     ds = gdal.Open(str(path))
     return h * np.float32(_height_scale(ds.GetRasterBand(1)))
 
