@@ -9,8 +9,9 @@ from . import GlasarError
 from . import lake_geometry as lg, units as U
 from .fuse_rasters import backscatter_bands, band_names
 from .grid import rasterize, raster_footprint, warp_band
-from .pipeline import (PreparedScene, RESULT_FIELDS, LakeResult, _bounds_polygon, _overview_sample,
-                       analysis_grid, extract_and_score, validate_options)
+from .pipeline import (MAX_WINDOW_PIXELS, PreparedScene, RESULT_FIELDS, LakeResult, _bounds_polygon,
+                       _overview_sample, analysis_grid, coverage_note, extract_and_score, is_mapped,
+                       validate_options)
 from .sar_io import open_scene
 from .thresholds import ALL_THRESHOLD_METHODS
 
@@ -28,12 +29,19 @@ def prepare_raster(path, bands=None, units="auto"):
         raise GlasarError(f"{scene.name} has no band {missing[0]!r} (it has {', '.join(names)})")
     band_units = []
     for b in chosen:
-        sample = _overview_sample(path, names.index(b) + 1)
-        if units == "auto":
-            band_units.append(U.detect_units(sample, b)[0])
-        else:
-            U.check_units(sample, units)
-            band_units.append(units)
+        try:
+            sample = _overview_sample(path, names.index(b) + 1)
+        except RuntimeError as exc:  # the header opened but the pixels do not: a truncated download
+            raise GlasarError(f"{scene.name}: GDAL cannot read its pixels, the file is truncated or corrupt "
+                              f"({exc})") from None
+        try:
+            if units == "auto":
+                band_units.append(U.detect_units(sample, b)[0])
+            else:
+                U.check_units(sample, units)
+                band_units.append(units)
+        except GlasarError as exc:
+            raise GlasarError(f"{scene.name} band {b}: {exc}") from None
     srs = lg.srs_from_wkt(scene.srs_wkt)
     metric = bool(srs.IsProjected()) and abs(srs.GetLinearUnits() - 1.0) < 1e-9
     prepared = PreparedScene(scene, band_units[0], "per band", srs, metric)
@@ -59,6 +67,8 @@ def extract_lake(lake_input, prepared, band_indices, band_units, options, footpr
     fields["area_ref_km2"] = round(area_km2, 6)
     if area_km2 < options.min_area_km2:
         return result(f"skipped: lake smaller than the minimum area ({options.min_area_km2} km2)")
+    if grid.rows * grid.cols > MAX_WINDOW_PIXELS:
+        return result(f"skipped: lake window larger than {MAX_WINDOW_PIXELS // 1_000_000} million pixels")
     window = lg.transform_geometry(_bounds_polygon(grid.bounds), srs, lg.WGS84)
     if not footprint.Intersects(window):
         return result("skipped: lake outside the raster")
@@ -74,6 +84,8 @@ def extract_lake(lake_input, prepared, band_indices, band_units, options, footpr
     if options.method in ALL_THRESHOLD_METHODS:
         bands_db = bands_db[:1]  # thresholds use the first band, as the original
     status, extracted, wkb, _, _ = extract_and_score(bands_db, valid, lake, area_km2, grid, srs, options, lake_mask)
+    if is_mapped(status):
+        status += coverage_note(valid_fraction)
     return result(status, wkb, **extracted)
 
 

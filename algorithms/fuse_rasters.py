@@ -30,10 +30,13 @@ def backscatter_bands(path):
     return [n for n in band_names(path) if n.lower() not in _NOT_BACKSCATTER]
 
 
-def _band_db(path, index, name, grid, units, resampling):
+def _band_db(path, index, name, grid, units, resampling, role):
     values = warp_band(path, index, grid, resampling=resampling)
     if not np.isfinite(values).any():
-        raise GlasarError(f"{path} has no valid pixel on the ascending grid: the rasters do not overlap")
+        if role == "ascending":  # read on its own grid: nothing to do with overlap
+            raise GlasarError(f"the ascending raster {path} has no valid pixel in band {name} (all nodata)")
+        raise GlasarError(f"the descending raster {path} has no valid pixel on the ascending grid in band {name}: "
+                          "the rasters do not overlap (or it is all nodata)")
     if units == "auto":
         units, _ = U.detect_units(values, name)
     else:
@@ -49,6 +52,9 @@ def fuse_rasters(asc_path, desc_path, out_path, source_path=None, asc_mask_path=
     Output bands are named '<band>_<mean|max|min>' (all three for combine='all'), values in
     dB (z-scores after the zscore / histogram_matching normalisations).
     """
+    for role, path in (("ascending", asc_path), ("descending", desc_path)):
+        if not gdal.Open(str(path)).GetProjection():  # else a misleading 'no band' or 'no overlap'
+            raise GlasarError(f"the {role} raster {path} has no coordinate reference system")
     grid = grid_of_raster(asc_path)
     names_a, names_d = band_names(asc_path), band_names(desc_path)
     wanted = list(bands) if bands else [n for n in backscatter_bands(asc_path) if n in names_d]
@@ -66,8 +72,8 @@ def fuse_rasters(asc_path, desc_path, out_path, source_path=None, asc_mask_path=
     hows = ("mean", "max", "min") if combine == "all" else (combine,)
     out_bands, out_names, source, figures = [], [], None, {}
     for k, name in enumerate(wanted):
-        a = _band_db(asc_path, names_a.index(name) + 1, name, grid, units, "nearest")
-        d = _band_db(desc_path, names_d.index(name) + 1, name, grid, units, "bilinear")
+        a = _band_db(asc_path, names_a.index(name) + 1, name, grid, units, "nearest", "ascending")
+        d = _band_db(desc_path, names_d.index(name) + 1, name, grid, units, "bilinear", "descending")
         if not np.isfinite(a).any() or not np.isfinite(d).any():
             raise GlasarError(f"band {name}: one pass has no valid pixel on the common grid (rasters do not overlap?)")
         if not (np.isfinite(a) & np.isfinite(d)).any():

@@ -119,9 +119,27 @@ def analysis_bounds(geom_metric, margin_m):
 
 
 def lake_interior(geom_metric, area_km2):
-    """Shrunk lake (original rule) or, if that vanishes, the centroid (a Point)."""
+    """Shrunk lake (original rule) or, if that vanishes, the centroid (a Point).
+
+    The centroid of a U-shaped lake can lie on the shore, so then a point on the lake's surface
+    is taken instead. A multi-part lake gets the rule per part (each part's own area and
+    circularity): the parts of one inventory lake can be far apart and the whole lake's
+    centroid between them, on land. Returns one geometry (a collection for several parts)."""
+    if ogr.GT_Flatten(geom_metric.GetGeometryType()) == ogr.wkbMultiPolygon and geom_metric.GetGeometryCount() > 1:
+        out = ogr.Geometry(ogr.wkbGeometryCollection)
+        for i in range(geom_metric.GetGeometryCount()):
+            part = geom_metric.GetGeometryRef(i)
+            if part is not None and not part.IsEmpty() and part.GetArea() > 0:
+                out.AddGeometry(_part_interior(part, part.GetArea() / 1e6))
+        if out.GetGeometryCount():
+            return out
+    return _part_interior(geom_metric, area_km2)
+
+
+def _part_interior(geom_metric, area_km2):
     shrink = interior_shrink_m(area_km2, circularity(geom_metric))
     inner = geom_metric.Buffer(-shrink) if shrink > 0 else geom_metric.Clone()
     if inner is None or inner.IsEmpty() or inner.GetArea() <= 0:
-        return geom_metric.Centroid()
+        centroid = geom_metric.Centroid()
+        return centroid if geom_metric.Contains(centroid) else geom_metric.PointOnSurface()
     return inner

@@ -28,9 +28,22 @@ PASS_CHOICES = ("both", "ascending", "descending")
 STATUS_OK = "ok"
 
 
+MAX_WINDOW_PIXELS = 25_000_000  # a larger lake window is not a glacial lake (and would not fit in memory)
+
+
 def is_mapped(status):
     """True for 'ok' and 'ok: <note>' statuses (the lake was mapped)."""
     return status == STATUS_OK or status.startswith(STATUS_OK + ":")
+
+
+def coverage_note(valid_fraction):
+    """': only 60% of the lake has SAR data' when more than a tenth of the lake has no data in any
+    pass (a lake crossing the scene edge, nodata): the IoU then counts that part as not mapped and
+    cannot exceed the fraction. '' otherwise (valid_fraction says it exactly)."""
+    if valid_fraction >= 0.9:
+        return ""
+    digits = 2 if valid_fraction < 0.01 else 0
+    return f": only {valid_fraction:.{digits}%} of the lake has SAR data"
 
 
 @dataclass
@@ -100,15 +113,19 @@ def _overview_sample(path, band, max_side=512):
 def prepare_scene(path, units="auto", role="scene"):
     """Open a SAR raster, settle its units (detected or checked) once for the whole run."""
     scene = open_scene(path)
-    sample = _overview_sample(path, band_index(scene, "VV" if "VV" in scene.bands else sorted(scene.bands)[0]))
-    if units == "auto":
-        units, reason = U.detect_units(sample, scene.units_hint)
-    else:
-        try:
+    try:
+        sample = _overview_sample(path, band_index(scene, "VV" if "VV" in scene.bands else sorted(scene.bands)[0]))
+    except RuntimeError as exc:  # header readable, pixels not: a truncated download or a corrupt file
+        raise GlasarError(f"{role} {scene.name}: GDAL cannot read its pixels, the file is truncated or "
+                          f"corrupt ({exc})") from None
+    try:
+        if units == "auto":
+            units, reason = U.detect_units(sample, scene.units_hint)
+        else:
             U.check_units(sample, units)
-        except GlasarError as exc:
-            raise GlasarError(f"{role} {scene.name}: {exc}") from None
-        reason = "set by the user"
+            reason = "set by the user"
+    except GlasarError as exc:
+        raise GlasarError(f"{role} {scene.name}: {exc}") from None
     srs = lg.srs_from_wkt(scene.srs_wkt)
     metric = bool(srs.IsProjected()) and abs(srs.GetLinearUnits() - 1.0) < 1e-9
     return PreparedScene(scene, units, reason, srs, metric)
@@ -196,8 +213,8 @@ def map_lake(lake_input, asc, desc, options, footprints=None, keep_arrays=False)
     base_fields["area_ref_km2"] = round(area_km2, 6)
     if area_km2 < options.min_area_km2:
         return result(f"skipped: lake smaller than the minimum area ({options.min_area_km2} km2)")
-    if grid.rows * grid.cols > 25_000_000:
-        return result("skipped: lake window larger than 25 million pixels")
+    if grid.rows * grid.cols > MAX_WINDOW_PIXELS:
+        return result(f"skipped: lake window larger than {MAX_WINDOW_PIXELS // 1_000_000} million pixels")
     if footprints is not None:
         window_wgs = lg.transform_geometry(_bounds_polygon(grid.bounds), srs, lg.WGS84)
         if not any(fp.Intersects(window_wgs) for fp in footprints):
@@ -271,6 +288,8 @@ def map_lake(lake_input, asc, desc, options, footprints=None, keep_arrays=False)
         arrays = {"grid": grid, "asc_db": asc_db[0], "desc_db": desc_db[0], "fused_db": fused[0],
                   "source": sources, "water": water, "mapped": mapped, "lake_mask": lake_mask,
                   "ls_asc": masks[0], "ls_desc": masks[1]}
+    if coverage_note(valid_fraction):
+        note = (note + ";" if note else ":") + coverage_note(valid_fraction)[1:]
     if is_mapped(status):
         status += note
     return result(status, wkb, arrays, **extracted)

@@ -1065,10 +1065,13 @@ def is_angle_band(description):
 
 def _read_band(band, rows=None, buf=None):
     """Band rows (y0, y1) or a decimated overview ``buf = (xsize, ysize)`` as float32, nodata NaN."""
-    if buf is not None:
-        raw = band.ReadAsArray(buf_xsize=buf[0], buf_ysize=buf[1])
-    else:
-        raw = band.ReadAsArray(0, rows[0], band.XSize, rows[1] - rows[0])
+    try:
+        if buf is not None:
+            raw = band.ReadAsArray(buf_xsize=buf[0], buf_ysize=buf[1])
+        else:
+            raw = band.ReadAsArray(0, rows[0], band.XSize, rows[1] - rows[0])
+    except RuntimeError as exc:  # the header opened but the pixels do not: a truncated download
+        raise GlasarError(f"GDAL cannot read the pixels, the file is truncated or corrupt ({exc})") from None
     values = raw.astype(_F32 if raw.dtype != np.float64 else np.float64)
     nodata = band.GetNoDataValue()
     if nodata is not None:

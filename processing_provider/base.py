@@ -68,6 +68,27 @@ class GlasarAlgorithm(QgsProcessingAlgorithm):
     def flags(self):
         return super().flags()
 
+    def checkParameterValues(self, parameters, context):  # noqa: N802
+        """QGIS says '<file> not found' for a layer file that exists but cannot be read (a text
+        file named .tif, a truncated download); say what is wrong instead."""
+        ok, message = super().checkParameterValues(parameters, context)
+        if not ok:
+            message = self._unreadable_file_message(parameters, context) or message
+        return ok, message
+
+    def _unreadable_file_message(self, parameters, context):
+        for p in self.parameterDefinitions():
+            kind = _LAYER_KINDS.get(p.type())
+            value = parameters.get(p.name())
+            if kind is None or not isinstance(value, str):
+                continue
+            path = value.split("|", 1)[0]
+            if not os.path.isfile(path) or p.checkValueIsAcceptable(value, context):
+                continue
+            return self.tr("{}: {} exists but cannot be read as a {} ({}): it is not a {} file or it is "
+                           "truncated or corrupt").format(p.name(), path, kind, _gdal_complaint(path, kind), kind)
+        return None
+
     # -- helpers for subclasses -------------------------------------------------
     def add_param(self, param, help_text, advanced=False):
         """Add a parameter with its help string (every parameter has one)."""
@@ -80,3 +101,20 @@ class GlasarAlgorithm(QgsProcessingAlgorithm):
     @staticmethod
     def fail(message):
         raise QgsProcessingException(message)
+
+
+_LAYER_KINDS = {"raster": "raster", "source": "vector layer", "vector": "vector layer"}
+
+
+def _gdal_complaint(path, kind):
+    """GDAL's own words on why path does not open (for messages only)."""
+    from osgeo import gdal
+
+    gdal.ErrorReset()
+    try:
+        ds = gdal.Open(path) if kind == "raster" else gdal.OpenEx(path, gdal.OF_VECTOR)
+    except RuntimeError as exc:
+        return str(exc).strip()
+    if ds is not None:
+        return "GDAL opens it, QGIS does not"
+    return gdal.GetLastErrorMsg().strip() or "GDAL does not recognise it"

@@ -9,6 +9,7 @@ from qgis.core import (
     QgsFeatureRequest,
     QgsProcessing,
     QgsProcessingException,
+    QgsProcessingFeatureSource,
     QgsProcessingOutputFile,
     QgsProcessingOutputNumber,
     QgsProcessingParameterDateTime,
@@ -122,7 +123,8 @@ class EarthEngineMixin:
             id_field = self.parameterAsString(parameters, self.LAKE_ID_FIELD, context)
             request = QgsFeatureRequest().setDestinationCrs(wgs84, context.transformContext())
             lakes = []
-            for feat in source.getFeatures(request):
+            # Empty or invalid polygons are skipped per lake below; QGIS's own check would stop the run.
+            for feat in source.getFeatures(request, QgsProcessingFeatureSource.FlagSkipGeometryValidityChecks):
                 lake_id = str(feat[id_field]) if id_field else str(feat.id())
                 geom = feat.geometry()
                 lakes.append((lake_id, bytes(geom.asWkb()) if geom is not None and not geom.isNull() else b""))
