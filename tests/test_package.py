@@ -52,7 +52,7 @@ def test_zip_contents(package):
                      "algorithms/__init__.py", "algorithms/pipeline.py", "processing_provider/provider.py",
                      "processing_provider/map_lakes.py", "processing_provider/styling.py", "ui/__init__.py",
                      "ui/report.py", "ui/styles/mapped_lakes_iou.qml", "ui/styles/fusion_source.qml",
-                     "ui/styles/backscatter_db.qml", "ui/icons/glasar.svg"):
+                     "ui/styles/backscatter_db.qml", "ui/icons/glasar.svg", "ui/models/maplakeschain.model3"):
         assert "glasar/" + required in files, required
     # every tracked file of the shipped folders is in the zip
     for path in _tracked("algorithms", "processing_provider", "ui"):
@@ -107,6 +107,16 @@ def test_installed_plugin_is_enabled_and_lists_its_algorithms(installed):
     out = subprocess.run([QGIS_PROCESS, "--json", "list"], env=env, capture_output=True, text=True, timeout=120)
     providers = _json(out.stdout)["providers"]
     assert "glasar:maplakes" in providers["glasar"]["algorithms"]
+    # the shipped Modeler model is loaded from the installed ui/models/ with its outputs
+    assert "glasar:maplakeschain" in providers["glasar"]["algorithms"]
+    out = subprocess.run([QGIS_PROCESS, "--json", "help", "glasar:maplakeschain"], env=env, capture_output=True,
+                         text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    helped = _json(out.stdout)
+    assert {"SCENES", "INVENTORY", "DEM", "extract:LAKES", "extract:TABLE"} <= set(helped["parameters"])
+    details = helped["algorithm_details"]
+    assert details["name"] == "Map glacial lakes step by step (model)" and details["group"] == "Models"
+    assert details["short_description"]
 
 
 def test_installed_plugin_maps_tsho_rolpa(installed, tsho_rolpa, tmp_path):
