@@ -16,6 +16,7 @@ from ..algorithms import GlasarError, extraction, pipeline, units
 from ..algorithms.extract_raster import extract_lakes
 from . import lake_io
 from .base import GlasarAlgorithm
+from .styling import style_on_completion
 
 
 class ExtractLakesAlgorithm(GlasarAlgorithm):
@@ -110,4 +111,6 @@ class ExtractLakesAlgorithm(GlasarAlgorithm):
         for res in results:
             feedback.pushInfo(self.tr("lake {}: {}{}").format(
                 res.lake_id, res.status, "" if res.fields.get("iou") is None else f", IoU {res.fields['iou']:.3f}"))
-        return lake_io.write_lake_outputs(self, parameters, context, source, results, self.OUTPUT, self.TABLE)
+        outputs = lake_io.write_lake_outputs(self, parameters, context, source, results, self.OUTPUT, self.TABLE)
+        style_on_completion(context, outputs[self.OUTPUT], "mapped_lakes_iou.qml")
+        return outputs

@@ -11,6 +11,7 @@ from qgis.core import (
 from ..algorithms import GlasarError, fusion, units
 from ..algorithms.fuse_rasters import fuse_rasters
 from .base import GlasarAlgorithm
+from .styling import style_on_completion
 
 
 class FuseAscDescAlgorithm(GlasarAlgorithm):
@@ -115,6 +116,9 @@ class FuseAscDescAlgorithm(GlasarAlgorithm):
         feedback.pushInfo(self.tr("Pixels: {} both, {} ascending only, {} descending only, {} no clean pass, "
                                   "{} nodata").format(counts[3], counts[1], counts[2], counts[4], counts[0]))
         outputs = {self.OUTPUT: out}
+        if self.parameterAsEnumString(parameters, self.NORMALIZATION, context) in ("none", "median_offset"):
+            style_on_completion(context, out, "backscatter_db.qml")  # dB; z-scores need another stretch
         if source:
             outputs[self.SOURCE] = source
+            style_on_completion(context, source, "fusion_source.qml")
         return outputs

@@ -13,6 +13,7 @@ from ..algorithms import GlasarError, slope_correction, terrain, units
 from ..algorithms.grid import warp_band
 from .base import GlasarAlgorithm
 from .layover_shadow import scene_inputs
+from .styling import style_on_completion
 
 _POLS = ("VV", "VH", "HH", "HV")
 
@@ -151,6 +152,7 @@ class SlopeCorrectionAlgorithm(GlasarAlgorithm):
         except (GlasarError, RuntimeError, OSError) as exc:
             raise QgsProcessingException(self.tr("Could not write {}: {}").format(out_path, exc)) from None
         feedback.setProgress(100)
+        style_on_completion(context, out_path, "backscatter_db.qml")  # band 1: sigma0 in dB
         return {self.OUTPUT: out_path}
 
 

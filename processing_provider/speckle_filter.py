@@ -12,6 +12,7 @@ from qgis.core import (
 
 from ..algorithms import GlasarError, speckle, units
 from .base import GlasarAlgorithm
+from .styling import style_on_completion
 
 FILTER_CHOICES = [f for f in speckle.FILTERS if f != "none"]
 
@@ -115,4 +116,6 @@ class SpeckleFilterAlgorithm(GlasarAlgorithm):
             name, summary["window"], summary["looks"], ", ".join(summary["filtered"])))
         if summary["untouched"]:
             feedback.pushInfo(self.tr("Copied untouched: {}").format(", ".join(summary["untouched"])))
+        if summary["units"] == "db":  # the dB stretch only fits dB output (the input's units are kept)
+            style_on_completion(context, out, "backscatter_db.qml")
         return {self.OUTPUT: out}
