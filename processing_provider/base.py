@@ -59,11 +59,14 @@ class GlasarAlgorithm(QgsProcessingAlgorithm):
                      "earthengine": "earthengine.svg"}
 
     def icon(self):
+        return QIcon(self.svgIconPath())
+
+    def svgIconPath(self):  # noqa: N802 (the Modeler draws algorithms from this path)
         name = self._icon if self._icon != "glasar.svg" else self._GROUP_ICONS.get(self._group_id, "glasar.svg")
         path = os.path.join(ICON_DIR, name)
         if not os.path.exists(path):
             path = os.path.join(ICON_DIR, "glasar.svg")
-        return QIcon(path)
+        return path
 
     def flags(self):
         return super().flags()

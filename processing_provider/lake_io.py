@@ -15,7 +15,7 @@ from qgis.core import (
     QgsProcessingFeatureSource,
     QgsWkbTypes,
 )
-from qgis.PyQt.QtCore import QVariant
+from qgis.PyQt.QtCore import QCoreApplication, QVariant
 
 from ..algorithms import pipeline
 
@@ -52,7 +52,8 @@ def write_csv_atomically(path, rows, columns):
 def read_lakes(source, id_field, context):
     """Inventory features as pipeline.LakeInput in EPSG:4326 (lon/lat), inventory order."""
     if QgsWkbTypes.geometryType(source.wkbType()) != QgsWkbTypes.PolygonGeometry:
-        raise QgsProcessingException("The inventory must be a polygon layer (it has {} geometries).".format(
+        raise QgsProcessingException(QCoreApplication.translate(
+            "GlasarAlgorithm", "The inventory must be a polygon layer (it has {} geometries).").format(
             QgsWkbTypes.displayString(source.wkbType())))
     wgs84 = QgsCoordinateReferenceSystem("EPSG:4326")
     request = QgsFeatureRequest().setDestinationCrs(wgs84, context.transformContext())
