@@ -333,15 +333,19 @@ def incidence_near_far(shape, spacing, look_azimuth_deg, near_deg, far_deg):
 def check_incidence(incidence_deg):
     """Incidence as float64 degrees (scalar or array) inside (0, 90), or GlasarError."""
     inc = np.asarray(incidence_deg, dtype=np.float64)
-    finite = inc[np.isfinite(inc)]
-    if finite.size == 0:
-        raise GlasarError("no valid incidence angle")
-    if finite.min() <= 0.0 or finite.max() >= 90.0:
-        raise GlasarError(f"incidence angles must lie in (0, 90) degrees (got {finite.min():.3g}.."
-                          f"{finite.max():.3g}); radians given by mistake?")
-    if finite.max() <= 0.5 * math.pi:
-        raise GlasarError(f"incidence angles {finite.min():.3g}..{finite.max():.3g} look like radians; "
-                          "give degrees")
+    # NaN-skipping extremes in one pass each (no copy of the finite values of a large field).
+    lo, hi = (float(np.fmin.reduce(inc, axis=None)), float(np.fmax.reduce(inc, axis=None))) if inc.size else \
+        (math.nan, math.nan)
+    if not (math.isfinite(lo) and math.isfinite(hi)):  # all NaN, or +-inf among the values
+        finite = inc[np.isfinite(inc)]
+        if finite.size == 0:
+            raise GlasarError("no valid incidence angle")
+        lo, hi = float(finite.min()), float(finite.max())
+    if lo <= 0.0 or hi >= 90.0:
+        raise GlasarError(f"incidence angles must lie in (0, 90) degrees (got {lo:.3g}.."
+                          f"{hi:.3g}); radians given by mistake?")
+    if hi <= 0.5 * math.pi:
+        raise GlasarError(f"incidence angles {lo:.3g}..{hi:.3g} look like radians; give degrees")
     return inc
 
 
@@ -496,7 +500,7 @@ def line_sensor_geometry(lines, theta_lines, g=None):
     return np.arctan(y0), g0, kappa
 
 
-def slant_and_ray(g, h, tan0, g0, kappa):
+def slant_and_ray(g, h, tan0, g0, kappa, along_axis=1):
     """Monotone proxies of slant range and of the ray (look-angle) coordinate along lines.
 
     h: heights, shape (n_lines, n_along) (one line per row, near range first); g: ground range
@@ -515,10 +519,16 @@ def slant_and_ray(g, h, tan0, g0, kappa):
     below its running maximum. Constants per line are dropped from r' (and from q' when
     kappa = 0): only comparisons and differences along one line are meaningful.
     Computed in the dtype of ``h`` (float32 keeps ~4 mm over 40 km lines).
+    ``along_axis=0`` takes h as (n_along, n_lines) (one line per column) and returns r, q in
+    that layout, with the same arithmetic.
     """
     dt = h.dtype
-    gc = np.asarray(g, dtype=dt)[None, :]
-    t0 = np.asarray(tan0, dtype=dt)[:, None]
+    if along_axis == 1:
+        per_sample, per_line = (lambda v: v[None, :]), (lambda v: v[:, None])
+    else:
+        per_sample, per_line = (lambda v: v[:, None]), (lambda v: v[None, :])
+    gc = per_sample(np.asarray(g, dtype=dt))
+    t0 = per_line(np.asarray(tan0, dtype=dt))
     k = np.asarray(kappa, dtype=np.float64)
     if not np.any(k != 0):
         r = t0 * gc
@@ -526,15 +536,15 @@ def slant_and_ray(g, h, tan0, g0, kappa):
         q = h * t0
         q += gc
         return r, q
-    kd = k.astype(dt)[:, None]
-    a = np.asarray(np.asarray(tan0) - k * np.asarray(g0), dtype=dt)[:, None]
+    kd = per_line(k.astype(dt))
+    a = per_line(np.asarray(np.asarray(tan0) - k * np.asarray(g0), dtype=dt))
     half = kd * dt.type(0.5)
     r = half * gc
     r += a
     r *= gc
     r -= h * (1 - half * h)
     q = h * t0
-    q += gc - np.asarray(g0, dtype=dt)[:, None]
+    q += gc - per_line(np.asarray(g0, dtype=dt))
     q /= 1 - kd * h
     return r, q
 
