@@ -58,10 +58,30 @@ def make_grid(bounds, srs_wkt, res, align_x=None, align_y=None):
     return Grid(srs_wkt, x0, y0, float(res), rows, cols)
 
 
+def _aligned_window(src, grid):
+    """(column, row) offset of grid in src when grid lies on src's own pixel lattice (same CRS,
+    same north-up pixel size, origin on a pixel corner), else None."""
+    gt = src.GetGeoTransform()
+    if gt[2] != 0 or gt[4] != 0 or gt[1] <= 0 or gt[5] >= 0:
+        return None
+    tol = 1e-9 * grid.res
+    if abs(gt[1] - grid.res) > tol or abs(-gt[5] - grid.res) > tol:
+        return None
+    col, row = (grid.x0 - gt[0]) / gt[1], (gt[3] - grid.y0) / -gt[5]
+    if abs(col - round(col)) > 1e-6 or abs(row - round(row)) > 1e-6:
+        return None
+    wkt = src.GetProjection()
+    if not wkt or not (wkt == grid.srs_wkt or srs_from_wkt(wkt).IsSame(srs_from_wkt(grid.srs_wkt))):
+        return None
+    return int(round(col)), int(round(row))
+
+
 def warp_band(path, band, grid, resampling="bilinear", src_nodata=None):
     """Read one band onto grid as float32 with NaN for nodata and for area outside the raster.
 
-    Only the window is read: GDAL warps the overlapping source blocks into memory.
+    Only the window is read. A grid on the raster's own pixel lattice (same CRS and pixel size,
+    aligned origin: the analysis grid of a metric scene) is a plain windowed read, which is what
+    any resampling gives there; otherwise GDAL warps the overlapping source blocks into memory.
     """
     try:
         src = gdal.Open(str(path))
@@ -69,6 +89,15 @@ def warp_band(path, band, grid, resampling="bilinear", src_nodata=None):
         raise GlasarError(f"cannot open raster {path}: {exc}") from None
     if src_nodata is None:
         src_nodata = src.GetRasterBand(band).GetNoDataValue()
+    offset = _aligned_window(src, grid)
+    if offset is not None:
+        c0, r0 = offset
+        arr = np.full(grid.shape, np.nan, dtype=np.float32)
+        x0, x1 = max(c0, 0), min(c0 + grid.cols, src.RasterXSize)
+        y0, y1 = max(r0, 0), min(r0 + grid.rows, src.RasterYSize)
+        if x1 > x0 and y1 > y0:
+            arr[y0 - r0:y1 - r0, x0 - c0:x1 - c0] = src.GetRasterBand(band).ReadAsArray(x0, y0, x1 - x0, y1 - y0)
+        return _nodata_to_nan(arr, src_nodata)
     if src.RasterCount > 1:
         # GDAL < 3.7 warps have no band selection: a one-band virtual view reads nothing extra.
         src = gdal.Translate("", src, format="VRT", bandList=[band])
@@ -83,7 +112,10 @@ def warp_band(path, band, grid, resampling="bilinear", src_nodata=None):
         out = gdal.Warp("", src, options=opts)
     except RuntimeError as exc:
         raise GlasarError(f"GDAL could not read a window of {path}: {exc}") from None
-    arr = out.GetRasterBand(1).ReadAsArray().astype(np.float32)
+    return _nodata_to_nan(out.GetRasterBand(1).ReadAsArray().astype(np.float32), src_nodata)
+
+
+def _nodata_to_nan(arr, src_nodata):
     if src_nodata is not None and np.isfinite(src_nodata):
         arr[arr == src_nodata] = np.nan
     arr[~np.isfinite(arr)] = np.nan

@@ -1,10 +1,15 @@
 """Terrain for one lake window and pass: look direction, incidence, layover/shadow, slope correction.
 
 Used by the maplakes pipeline when a DEM is given (issue: terrain into the pipeline):
-- the DEM is resampled onto the lake grid grown by ``dem_margin_m`` on every side, so ridges
-  outside the window still cast their layover and shadow into it (a ridge of relief H lays
-  over ~H cot(theta) and shadows ~H tan(theta) of flat ground: 3 km covers 1,700 m of relief
-  at theta = 30 deg);
+- the DEM is resampled onto the lake grid grown by ``dem_margin_m`` along the look directions
+  of the passes (up-range and down-range; across range only as far as the range lines through
+  the window drift), so ridges outside the window still cast their layover and shadow into it
+  (a ridge of relief H lays over ~H cot(theta) and shadows ~H tan(theta) of flat ground: 3 km
+  covers 1,700 m of relief at theta = 30 deg). The mask of a pixel depends only on its own range
+  line, so terrain beside the window across range is never needed;
+- the incidence (``angle`` band) is read on the window only and extended over the DEM grid by
+  a least-squares plane in map coordinates (the IW incidence changes by ~0.064 deg per km and
+  is linear to ~0.001 deg over a few km);
 - per pass, the range-line layover/shadow mask (layover_shadow.layover_shadow_mask) is cropped
   back to the window;
 - sigma0 scenes (with an ``angle`` band, not already terrain-flattened) are slope-corrected
@@ -59,6 +64,38 @@ def expand(grid, margin_m):
                 grid.rows + 2 * m, grid.cols + 2 * m), m
 
 
+def expand_along(grid, margin_m, look_azimuths_deg):
+    """Grid grown so that every range line through the window reaches ``margin_m`` beyond it in
+    both directions for every look azimuth: margins ``margin_m |sin(phi)|`` east-west and
+    ``margin_m |cos(phi)|`` north-south (+1 px). Returns (grid, row margin, column margin)."""
+    sx = max(abs(math.sin(math.radians(a))) for a in look_azimuths_deg)
+    sy = max(abs(math.cos(math.radians(a))) for a in look_azimuths_deg)
+    mc = int(math.ceil(margin_m * sx / grid.res)) + 1
+    mr = int(math.ceil(margin_m * sy / grid.res)) + 1
+    return Grid(grid.srs_wkt, grid.x0 - mc * grid.res, grid.y0 + mr * grid.res, grid.res,
+                grid.rows + 2 * mr, grid.cols + 2 * mc), mr, mc
+
+
+def incidence_plane(inc, grid, big, row0, col0):
+    """Extend a window incidence field (deg, NaN = unknown) to the grid ``big`` that holds the
+    window at (row0, col0): least-squares plane in pixel coordinates over the known values.
+    Returns (window field with its gaps filled, field on big)."""
+    known = np.isfinite(inc)
+    r, c = np.nonzero(known)
+    v = inc[known].astype(np.float64)
+    if v.size >= 3 and np.ptp(r) + np.ptp(c) > 0:
+        a = np.column_stack([np.ones(v.size), r - r.mean(), c - c.mean()])
+        coef, *_ = np.linalg.lstsq(a, v, rcond=None)
+        rm, cm = r.mean() + row0, c.mean() + col0
+        rows = coef[0] + coef[1] * (np.arange(big.rows) - rm)
+        cols = coef[2] * (np.arange(big.cols) - cm)
+        full = rows[:, None] + cols[None, :]
+    else:
+        full = np.full(big.shape, float(np.median(v)))
+    window = full[row0:row0 + grid.rows, col0:col0 + grid.cols]
+    return np.where(known, inc, window), full
+
+
 def pass_look_azimuth(prepared, grid, role, incidence_deg):
     """(grid azimuth of the look direction in grid's CRS, how it was found)."""
     scene = prepared.scene
@@ -79,14 +116,13 @@ def pass_look_azimuth(prepared, grid, role, incidence_deg):
 
 
 def pass_incidence(prepared, grid, fallback_deg):
-    """Ellipsoid incidence on grid: the scene's angle band, else its INCIDENCE_CENTRE tag, else
-    the fallback (deg, scalar)."""
+    """Ellipsoid incidence on grid: the scene's angle band (NaN where the scene has none), else
+    its INCIDENCE_CENTRE tag, else the fallback (deg, scalar)."""
     scene = prepared.scene
     if "angle" in scene.bands:
         inc = warp_band(scene.path, scene.bands["angle"], grid, "bilinear")
         if np.isfinite(inc).any():
-            fill = float(np.nanmedian(inc))
-            return np.where(np.isfinite(inc), inc, fill).astype(np.float64), "angle band"
+            return inc.astype(np.float64), "angle band"
     tagged = _tag(scene, "INCIDENCE_CENTRE", "INCIDENCE")
     if tagged is not None:
         return float(tagged), "INCIDENCE tag"
@@ -109,19 +145,26 @@ def window_terrain(dem_path, grid, passes, options):
     'masks' {'asc', 'desc'} (uint8 bitmasks, 0 where the DEM has no data), 'looks',
     'incidence' (window arrays or scalars) and 'notes'.
     """
-    big, m = expand(grid, options.dem_margin_m)
-    dem_big = resample_dem(dem_path, big, options.dem_resampling)
-    crop = (slice(m, m + grid.rows), slice(m, m + grid.cols))
-    out = {"dem": dem_big[crop], "masks": {}, "looks": {}, "incidence": {}, "notes": []}
+    geometry = {}
     for key, prepared in passes.items():
-        inc_big, inc_src = pass_incidence(prepared, big, options.incidence_deg)
-        inc_centre = float(np.median(inc_big)) if np.ndim(inc_big) else inc_big
+        inc, inc_src = pass_incidence(prepared, grid, options.incidence_deg)
+        inc_centre = float(np.nanmedian(inc)) if np.ndim(inc) else inc
         look, look_src = pass_look_azimuth(prepared, grid, "ascending" if key == "asc" else "descending", inc_centre)
+        geometry[key] = (inc, inc_src, look, look_src)
+    big, mr, mc = expand_along(grid, options.dem_margin_m, [g[2] for g in geometry.values()])
+    dem_big = resample_dem(dem_path, big, options.dem_resampling)
+    crop = (slice(mr, mr + grid.rows), slice(mc, mc + grid.cols))
+    out = {"dem": dem_big[crop], "masks": {}, "looks": {}, "incidence": {}, "notes": []}
+    for key, (inc, inc_src, look, look_src) in geometry.items():
+        if np.ndim(inc):
+            inc, inc_big = incidence_plane(inc, grid, big, mr, mc)
+        else:
+            inc_big = inc
         mask = layover_shadow_mask(dem_big, grid.res, look, inc_big)[crop]
         mask[mask == NODATA] = 0
         out["masks"][key] = mask
         out["looks"][key] = look
-        out["incidence"][key] = inc_big[crop] if np.ndim(inc_big) else inc_big
+        out["incidence"][key] = inc
         out["notes"].append(f"{key}: look azimuth {look:.1f} deg ({look_src}), incidence {inc_src}")
     return out
 
