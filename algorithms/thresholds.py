@@ -68,7 +68,8 @@ def histogram(values, bins=256, value_range=None, trim=0.0):
             lo, hi = float(v.min()), float(v.max())
         if not hi > lo:
             lo, hi = float(v.min()), float(v.max())
-        if not hi > lo:
+        width = (hi - lo) / bins
+        if not hi > lo or width < np.finfo(np.float64).tiny or lo + width == lo:  # bins below float resolution
             raise GlasarError("constant image: a threshold needs two distinct values")
         value_range = (lo, hi)
     counts, edges = np.histogram(v, bins=bins, range=value_range)

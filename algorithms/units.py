@@ -96,7 +96,7 @@ def to_db(values, units):
     if units == "db":
         return np.where(np.isfinite(a), a, np.nan).astype(np.float32)
     with np.errstate(divide="ignore", invalid="ignore"):
-        positive = np.where(a > 0, a, np.nan)
+        positive = np.where((a > 0) & np.isfinite(a), a, np.nan)  # +inf is nodata too
         factor = 10.0 if units == "power" else 20.0
         return (factor * np.log10(positive)).astype(np.float32)
 
@@ -104,11 +104,13 @@ def to_db(values, units):
 def to_power(values, units):
     """Convert to linear power (float32), NaN for nodata."""
     a = np.asarray(values, dtype=np.float32)
-    if units == "power":
-        return np.where(a > 0, a, np.nan).astype(np.float32)
-    if units == "amplitude":
-        return np.where(a > 0, a * a, np.nan).astype(np.float32)
-    return np.power(np.float32(10.0), a / np.float32(10.0), dtype=np.float32)
+    with np.errstate(invalid="ignore"):
+        if units == "power":
+            return np.where((a > 0) & np.isfinite(a), a, np.nan).astype(np.float32)
+        if units == "amplitude":
+            return np.where((a > 0) & np.isfinite(a), a * a, np.nan).astype(np.float32)
+        return np.where(np.isfinite(a), np.power(np.float32(10.0), a / np.float32(10.0), dtype=np.float32),
+                        np.nan).astype(np.float32)
 
 
 def db_to_power(db):
@@ -118,4 +120,4 @@ def db_to_power(db):
 def power_to_db(power):
     with np.errstate(divide="ignore", invalid="ignore"):
         p = np.asarray(power, dtype=np.float32)
-        return (10.0 * np.log10(np.where(p > 0, p, np.nan))).astype(np.float32)
+        return (10.0 * np.log10(np.where((p > 0) & np.isfinite(p), p, np.nan))).astype(np.float32)
