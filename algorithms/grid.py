@@ -1,5 +1,8 @@
 """Analysis grids: window reads with GDAL warp (never a whole scene), rasterise, polygonise."""
+import contextlib
+import functools
 import math
+import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -58,6 +61,43 @@ def make_grid(bounds, srs_wkt, res, align_x=None, align_y=None):
     return Grid(srs_wkt, x0, y0, float(res), rows, cols)
 
 
+_OPEN = threading.local()
+
+
+@contextlib.contextmanager
+def shared_reads():
+    """Within the block, :func:`warp_band` keeps every raster it opens open (in this thread),
+    so several bands and windows of one raster (a lake window's VV, VH and angle bands) decode
+    its compressed blocks once (GDAL's block cache). Everything is closed when the block ends."""
+    if getattr(_OPEN, "datasets", None) is not None:  # nested: the outer block owns the cache
+        yield
+        return
+    _OPEN.datasets = {}
+    try:
+        yield
+    finally:
+        _OPEN.datasets = None
+
+
+def with_shared_reads(fn):
+    """Decorator: run ``fn`` inside :func:`shared_reads`."""
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        with shared_reads():
+            return fn(*args, **kwargs)
+    return wrapper
+
+
+def _open(path):
+    cache = getattr(_OPEN, "datasets", None)
+    if cache is None:
+        return gdal.Open(str(path))
+    ds = cache.get(str(path))
+    if ds is None:
+        ds = cache[str(path)] = gdal.Open(str(path))
+    return ds
+
+
 def _aligned_window(src, grid):
     """(column, row) offset of grid in src when grid lies on src's own pixel lattice (same CRS,
     same north-up pixel size, origin on a pixel corner), else None."""
@@ -84,7 +124,7 @@ def warp_band(path, band, grid, resampling="bilinear", src_nodata=None):
     any resampling gives there; otherwise GDAL warps the overlapping source blocks into memory.
     """
     try:
-        src = gdal.Open(str(path))
+        src = _open(path)
     except RuntimeError as exc:
         raise GlasarError(f"cannot open raster {path}: {exc}") from None
     if src_nodata is None:

@@ -18,7 +18,7 @@ from osgeo import gdal, osr
 
 from . import GlasarError
 from . import extraction, fusion, lake_geometry as lg, speckle, units as U
-from .grid import Grid, make_grid, polygonize, rasterize, raster_footprint, warp_band
+from .grid import Grid, make_grid, polygonize, rasterize, raster_footprint, warp_band, with_shared_reads
 from .sar_io import band_index, open_scene
 from .scores import polygon_scores
 
@@ -184,6 +184,7 @@ def analysis_grid(lake_wgs84, asc, options):
     return grid, srs, lake, area_km2
 
 
+@with_shared_reads  # the window's bands of one raster share its decoded blocks
 def map_lake(lake_input, asc, desc, options, footprints=None, keep_arrays=False):
     """Map one lake. Never raises for lake-level problems: they become the result's status."""
     base_fields = {
