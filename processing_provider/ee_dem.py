@@ -26,7 +26,9 @@ class EEDemAlgorithm(EarthEngineMixin, GlasarAlgorithm):
         "Files: DEM_<dataset>_<lake>.tif (band 'elevation'; tags DATASET, ASSET, VERTICAL_DATUM, LAKE_ID, "
         "NODATA_COUNT) and ee_dem_manifest.csv with a status per lake ('no data' where the dataset has no "
         "coverage). Authentication as glasar:eesentinel1: stored credentials or a service-account key, never "
-        "interactive."
+        "interactive.\n\n"
+        "The DEM feeds the layover/shadow masks and slope correction of Wu et al. (2025), Int. J. Appl. Earth "
+        "Obs. Geoinf. 136, 104329."
     )
 
     def initAlgorithm(self, config=None):  # noqa: N802

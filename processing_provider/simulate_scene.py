@@ -62,7 +62,9 @@ class SimulateSceneAlgorithm(GlasarAlgorithm):
         "simplified to IoU 0.7-0.9, one lake missing and one spurious), layover_shadow_asc.tif and "
         "layover_shadow_dsc.tif (UInt8 bits: 1 active layover, 2 passive layover, 4 active shadow, 8 passive "
         "shadow), classes_truth.tif and simulation.json. The same SEED gives the same files. A 6 x 6 km scene at "
-        "10 m takes a few seconds."
+        "10 m takes a few seconds.\n\n"
+        "Geometry after Schreier (1993), SAR Geocoding: Data and Systems, ch. 7, and Small (2011), IEEE TGRS 49, "
+        "3081; wet snow after Nagler et al. (2016), Remote Sens. 8, 348."
     )
 
     def initAlgorithm(self, config=None):  # noqa: N802

@@ -214,6 +214,20 @@ def test_every_algorithm_draws_its_group_icon(glasar_provider):
     assert icons["terrain"] == "terrain.svg" and icons["fusion"] == "fusion.svg" and icons["models"] == "glasar.svg"
 
 
+def test_every_algorithm_has_help_a_reference_and_parameter_help(glasar_provider):
+    """Issue 9's help rule across the provider: a short help naming a paper, a short description,
+    help on every parameter, upper-case keys (model outputs are child:KEY)."""
+    import re
+
+    for alg in glasar_provider.algorithms():
+        text = alg.shortHelpString()
+        assert len(text) > 300 and alg.shortDescription(), alg.id()
+        assert re.search(r"[A-Z][a-z]+(?: et al\.)? \(?(19|20)\d\d\)?", text), f"{alg.id()} cites no paper"
+        for p in alg.parameterDefinitions():
+            assert p.help(), f"{alg.id()} {p.name()} has no help"
+            assert p.name().split(":")[-1] == p.name().split(":")[-1].upper(), (alg.id(), p.name())
+
+
 def test_model_runs_through_qgis_process(glasar_provider, qgis_process_env, sim, tmp_path):
     """`qgis_process run glasar:maplakeschain` with only the inputs and LAKES/TABLE named gives the
     table processing.run gives."""
