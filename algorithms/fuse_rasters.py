@@ -31,7 +31,11 @@ def backscatter_bands(path):
 
 
 def _band_db(path, index, name, grid, units, resampling, role):
-    values = warp_band(path, index, grid, resampling=resampling)
+    try:
+        values = warp_band(path, index, grid, resampling=resampling)
+    except RuntimeError as exc:  # the header opened but the pixels do not: a truncated download
+        raise GlasarError(f"the {role} raster {path}: GDAL cannot read its pixels, the file is truncated or "
+                          f"corrupt ({exc})") from None
     if not np.isfinite(values).any():
         if role == "ascending":  # read on its own grid: nothing to do with overlap
             raise GlasarError(f"the ascending raster {path} has no valid pixel in band {name} (all nodata)")

@@ -115,7 +115,11 @@ class SlopeCorrectionAlgorithm(GlasarAlgorithm):
             for pol in _POLS:
                 if pol not in scene.bands:
                     continue
-                raw = warp_band(scene.path, scene.bands[pol], grid, resampling="nearest")
+                try:
+                    raw = warp_band(scene.path, scene.bands[pol], grid, resampling="nearest")
+                except RuntimeError as exc:  # header readable, pixels not: a truncated download
+                    raise GlasarError(f"{scene.name}: GDAL cannot read its pixels, the file is truncated or "
+                                      f"corrupt ({exc})") from None
                 unit = declared
                 if unit == "auto":
                     unit, reason = units.detect_units(raw, scene.units_hint)

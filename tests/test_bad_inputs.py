@@ -278,7 +278,10 @@ def status(text, area_ref=None):
 
 
 # The base lake is 60 x 40 px of 20 m = 0.96 km2; the scenes are noisy but the contrast is 13 dB, so a
-# lake mapped on its own grid is exact (IoU 1). Each row changes one thing of the base case.
+# lake mapped on its own grid is all but exact (IoU >= 0.98: a few speckled shore pixels at most). A
+# lake partly without data cannot score above its covered fraction. Each row changes one thing of the
+# base case.
+EXACT, AREA = (0.98, 1.0), (0.94, 0.98)
 STATUSES = [
     # wrong CRS: geographic rasters are read in the lake's UTM zone at 10 m (resampled), an inventory in
     # another CRS is transformed; both still map the lake
@@ -286,13 +289,13 @@ STATUSES = [
      ok(iou=(0.94, 0.98), area_pred=(0.90, 0.97))),
     ("geographic-raster", "extractlakes", lambda F: {"INPUT": F.geo_asc}, "lake",
      ok(iou=(0.94, 0.98), area_pred=(0.90, 0.97))),
-    ("inventory-in-UTM", "maplakes", lambda F: {"INVENTORY": F.inv_utm}, "lake", ok(iou=1.0, area_pred=0.96)),
-    ("inventory-in-UTM", "extractlakes", lambda F: {"INVENTORY": F.inv_utm}, "lake", ok(iou=1.0, area_pred=0.96)),
+    ("inventory-in-UTM", "maplakes", lambda F: {"INVENTORY": F.inv_utm}, "lake", ok(iou=EXACT, area_pred=AREA)),
+    ("inventory-in-UTM", "extractlakes", lambda F: {"INVENTORY": F.inv_utm}, "lake", ok(iou=EXACT, area_pred=AREA)),
     # units: dB without any hint is detected; a two-band export maps on VH; BAND=both on single-band VV
-    ("dB-detected", "maplakes", lambda F: {"ASCENDING": F.db}, "lake", ok(iou=1.0)),
+    ("dB-detected", "maplakes", lambda F: {"ASCENDING": F.db}, "lake", ok(iou=EXACT)),
     ("two-band-VH", "maplakes", lambda F: {"ASCENDING": F.two_band_asc, "DESCENDING": F.two_band_desc,
-                                           "BAND": "VH"}, "lake", ok(iou=1.0)),
-    ("both-on-VV-only", "maplakes", lambda F: {"BAND": "both"}, "lake", ok(iou=1.0)),
+                                           "BAND": "VH"}, "lake", ok(iou=EXACT)),
+    ("both-on-VV-only", "maplakes", lambda F: {"BAND": "both"}, "lake", ok(iou=EXACT)),
     # NaN / inf: the other pass fills a hole in one; a hole in both is the lake's status
     ("nan-lake-in-one-pass", "maplakes", lambda F: {"ASCENDING": F.nan_lake_asc}, "lake",
      ok(iou=(0.99, 1.0), valid=1.0)),
@@ -301,10 +304,10 @@ STATUSES = [
      status("skipped: the lake itself is all nodata in both passes", area_ref=0.96)),
     ("nan-lake", "extractlakes", lambda F: {"INPUT": F.nan_lake_both[0]}, "lake",
      status("skipped: the lake itself is all nodata", area_ref=0.96)),
-    ("inf-patch-in-one-pass", "maplakes", lambda F: {"ASCENDING": F.inf_asc}, "lake", ok(iou=1.0)),
+    ("inf-patch-in-one-pass", "maplakes", lambda F: {"ASCENDING": F.inf_asc}, "lake", ok(iou=EXACT)),
     # 10 x 10 px of +inf in the lake: invalid, 100 of 2400 lake pixels (valid 0.9583), not mapped there
     ("inf-patch", "extractlakes", lambda F: {"INPUT": F.inf_asc}, "lake",
-     ok(iou=round(1 - 100 / 2400, 4), valid=round(1 - 100 / 2400, 4), area_pred=0.92)),
+     ok(iou=(0.94, 1 - 100 / 2400), valid=round(1 - 100 / 2400, 4), area_pred=(0.90, 0.93))),
     # constant images and land only: no water, said so
     ("constant", "maplakes", lambda F: {"ASCENDING": F.constant[0], "DESCENDING": F.constant[1]}, "lake",
      status("no water found: no dark water touches the lake interior", area_ref=0.96)),
@@ -332,20 +335,20 @@ STATUSES = [
      status("skipped: empty geometry")),
     ("null-geometry", "extractlakes", lambda F: {"INVENTORY": F.inv_empty}, "null", status("skipped: empty geometry")),
     # the bow-tie is repaired into its two triangles (0.48 km2); the mapped lake is the whole 0.96 km2 rectangle
-    ("bow-tie", "extractlakes", lambda F: {"INVENTORY": F.inv_bowtie}, "bowtie", ok(iou=0.5, area_pred=0.96)),
+    ("bow-tie", "extractlakes", lambda F: {"INVENTORY": F.inv_bowtie}, "bowtie", ok(iou=(0.48, 0.5), area_pred=AREA)),
     # one MULTIPOLYGON feature whose parts are two separate lakes: each part gets its own interior
     ("multi-part", "maplakes", lambda F: {"INVENTORY": F.inv_multi, "ASCENDING": F.two_lakes[0],
                                           "DESCENDING": F.two_lakes[1]}, "multi", ok(iou=(0.98, 1.0))),
     ("multi-part", "extractlakes", lambda F: {"INVENTORY": F.inv_multi, "INPUT": F.two_lakes[0]}, "multi",
      ok(iou=(0.98, 1.0))),
-    ("polygon-Z", "maplakes", lambda F: {"INVENTORY": F.inv_3d}, "z", ok(iou=1.0, area_pred=0.96)),
-    ("polygon-Z", "extractlakes", lambda F: {"INVENTORY": F.inv_3d}, "z", ok(iou=1.0, area_pred=0.96)),
+    ("polygon-Z", "maplakes", lambda F: {"INVENTORY": F.inv_3d}, "z", ok(iou=EXACT, area_pred=AREA)),
+    ("polygon-Z", "extractlakes", lambda F: {"INVENTORY": F.inv_3d}, "z", ok(iou=EXACT, area_pred=AREA)),
     # lakes crossing the scene edge: 36 of 60 columns inside; the status says the IoU is capped
     ("edge-lake", "maplakes", lambda F: {"INVENTORY": F.inv_edge, "ASCENDING": F.edge_scene[0],
                                          "DESCENDING": F.edge_scene[1]}, "edge",
-     ok(iou=0.6, valid=0.6, area_pred=0.576, note=": only 60% of the lake has SAR data")),
+     ok(iou=(0.58, 0.6), valid=0.6, area_pred=(0.56, 0.60), note=": only 60% of the lake has SAR data")),
     ("edge-lake", "extractlakes", lambda F: {"INVENTORY": F.inv_edge, "INPUT": F.edge_scene[0]}, "edge",
-     ok(iou=0.6, valid=0.6, area_pred=0.576, note=": only 60% of the lake has SAR data")),
+     ok(iou=(0.58, 0.6), valid=0.6, area_pred=(0.56, 0.60), note=": only 60% of the lake has SAR data")),
     ("outside", "extractlakes", lambda F: {"INVENTORY": F.inv_outside}, "outside",
      status("skipped: lake outside the raster")),
 ]
