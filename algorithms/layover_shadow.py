@@ -57,6 +57,7 @@ PASSIVE_SHADOW = 8
 NODATA = 255
 METHODS = ("exact", "original")
 ORIGINAL_WINDOW_M = 900.0
+_NARROW = 256  # fewer lines than this: numpy's accumulate beats one call per sample index
 _BLOCK = 1024  # lines per block: rows wide enough for the running extrema, temporaries in cache
 
 
@@ -75,14 +76,16 @@ def _check_inputs(dem, spacing, incidence_deg):
     return h, inc
 
 
-def _geometry(lines, inc, stride=8):
-    """Per-line (tan(theta0), g0, kappa) from a scalar or 2-D incidence (degrees); a 2-D
-    field is fitted on every ``stride``-th sample (it is smooth)."""
+def _geometry(lines, inc, selection, stride=8):
+    """Per-line (tan(theta0), g0, kappa) of the lines ``selection`` = (first, stop) from a
+    scalar or 2-D incidence (degrees); a 2-D field is fitted on every ``stride``-th sample (it
+    is smooth)."""
     if inc.ndim == 0:
-        theta0, g0, kappa = line_sensor_geometry(lines, inc)
+        sl = slice(*selection)
+        theta0, g0, kappa = (v[sl] for v in line_sensor_geometry(lines, inc))
     else:
         along = np.unique(np.r_[np.arange(0, lines.n_along, stride), lines.n_along - 1])
-        th = lines.to_lines(inc, dtype=np.float64, along=along)
+        th = lines.to_lines(inc, dtype=np.float64, along=along, lines=selection)
         theta0, g0, kappa = line_sensor_geometry(lines, th, g=lines.g[along])
     return np.tan(theta0), g0, kappa
 
@@ -110,6 +113,12 @@ def _running(op, a, out, reverse=False):
     runs one line at a time."""
     n = a.shape[0]
     if n == 0:
+        return out
+    if a.ndim == 2 and a.shape[1] < _NARROW:  # few lines: the per-call overhead would dominate
+        if reverse:
+            op.accumulate(a[::-1], axis=0, out=out[::-1])
+        else:
+            op.accumulate(a, axis=0, out=out)
         return out
     if reverse:
         out[n - 1] = a[n - 1]
@@ -289,7 +298,7 @@ def original_line_reference(h, step, theta_deg, slope_deg, window_m=ORIGINAL_WIN
 
 
 def layover_shadow_mask(dem, spacing, look_azimuth_deg, incidence_deg, method="exact",
-                        window_m=ORIGINAL_WINDOW_M):
+                        window_m=ORIGINAL_WINDOW_M, window=None):
     """Layover/shadow bitmask (UInt8, see module doc) of a DEM on a north-up grid.
 
     dem: 2-D heights (m) on the grid, NaN = nodata (-> 255).
@@ -300,27 +309,37 @@ def layover_shadow_mask(dem, spacing, look_azimuth_deg, incidence_deg, method="e
     incidence_deg: ellipsoid incidence, scalar or 2-D (the SAR ``angle`` band, or
         :func:`terrain.incidence_near_far`); one sensor geometry is fitted per range line.
     method: 'exact' (range-line monotonicity) or 'original' (peak windows of ``window_m``).
+    window: optional (row0, row1, col0, col1): return the mask of that part of the grid only,
+        computed on the range lines through it (the same values as the crop of the whole
+        mask: each pixel depends on its own line only); the rest of the DEM is the terrain up-
+        and down-range that casts layover and shadow into the window.
     """
     if method not in METHODS:
         raise GlasarError(f"unknown layover/shadow method {method!r}; use one of {', '.join(METHODS)}")
     h, inc = _check_inputs(dem, spacing, incidence_deg)
     lines = RangeLines(h.shape, spacing, look_azimuth_deg)
+    if window is None:
+        sel, crop = (0, lines.n_lines), (slice(None), slice(None))
+    else:
+        sel = lines.window_lines(window)
+        crop = (slice(int(window[0]), int(window[1])), slice(int(window[2]), int(window[3])))
     if method == "exact":
-        hl = lines.to_lines(h, dtype=np.float32)
-        tan0, g0, kappa = _geometry(lines, inc)
+        hl = lines.to_lines(h, dtype=np.float32, lines=sel)
+        tan0, g0, kappa = _geometry(lines, inc, sel)
         flags = np.empty(hl.shape, dtype=np.uint8)
         # Blocks of lines (columns): cache-sized temporaries, wide rows for the running extrema.
-        for m0 in range(0, lines.n_lines, _BLOCK):
+        for m0 in range(0, hl.shape[1], _BLOCK):
             sl = slice(m0, m0 + _BLOCK)
             flags[:, sl] = exact_flags_along(hl[:, sl], lines.g, tan0[sl], g0[sl], kappa[sl])
     else:
-        hl = lines.to_lines(h, dtype=np.float64)
-        theta_l = np.full(hl.shape, float(inc)) if inc.ndim == 0 else lines.to_lines(inc, dtype=np.float64)
+        hl = lines.to_lines(h, dtype=np.float64, lines=sel)
+        theta_l = np.full(hl.shape, float(inc)) if inc.ndim == 0 else \
+            lines.to_lines(inc, dtype=np.float64, lines=sel)
         slope, _ = slope_aspect(h, spacing)
-        slope_l = lines.to_lines(slope, dtype=np.float64)
+        slope_l = lines.to_lines(slope, dtype=np.float64, lines=sel)
         flags = original_line_flags(hl, lines.step, theta_l, slope_l, window_m)
-    out = lines.to_grid(flags)
-    out[~np.isfinite(h)] = NODATA
+    out = lines.to_grid(flags, window, sel[0])
+    out[~np.isfinite(h[crop])] = NODATA
     return out
 
 

@@ -43,6 +43,7 @@ from .grid import Grid, warp_band
 gdal.UseExceptions()
 
 DEM_RESAMPLING = ("bilinear", "cubic")
+_GATHER_BELOW = 1024  # range lines: below this many lines, resample with one gather
 _FEET = {"ft", "feet", "foot", "us survey foot", "ftus"}
 
 
@@ -409,12 +410,33 @@ class RangeLines:
         c = c[:, ::-1] if self.flip else c
         return c.T if self.transpose else c
 
-    def to_lines(self, arr, dtype=np.float32, along=None):
+    def _window_canon(self, window):
+        """Grid window (row0, row1, col0, col1) -> canonical (a0, a1, j0, j1)."""
+        r0, r1, c0, c1 = (int(v) for v in window)
+        rows, cols = self.shape
+        if not (0 <= r0 < r1 <= rows and 0 <= c0 < c1 <= cols):
+            raise GlasarError("the window lies outside the range-line grid")
+        (a0, a1), (j0, j1) = ((c0, c1), (r0, r1)) if self.transpose else ((r0, r1), (c0, c1))
+        n = self.n_along
+        if self.flip:
+            j0, j1 = n - j1, n - j0
+        return a0, a1, j0, j1
+
+    def window_lines(self, window):
+        """(first, stop) indices of the lines that hold the pixels of a grid window
+        (row0, row1, col0, col1): only these are needed for the window (each pixel depends on
+        its own line only)."""
+        a0, a1, j0, j1 = self._window_canon(window)
+        back = self._back[j0:j1]
+        return int(back.min() + a0), int(back.max() + a1)
+
+    def to_lines(self, arr, dtype=np.float32, along=None, lines=None):
         """Sample a grid array (``shape``) onto the lines: array ``(n_along, n_lines)``, NaN
         where a line runs more than one pixel outside the grid (within one pixel the edge is
         extrapolated linearly).
         ``along``: optional subset of along-line indices (rows of the result), e.g. every
-        8th sample for a smooth field."""
+        8th sample for a smooth field. ``lines``: optional (first, stop) range of lines
+        (columns of the result), e.g. :meth:`window_lines`."""
         a = np.asarray(arr)
         if a.shape != self.shape:
             raise GlasarError("array shape does not match the range-line grid")
@@ -432,10 +454,23 @@ class RangeLines:
         else:
             cp[:, p] = body[:, 0]
             cp[:, p + 1 + self.n_across] = body[:, -1]
-        out = np.empty((js.size, self.n_lines), dtype=dtype)
-        start = self.k_lo + self._n[js] + p + 1
+        l0, l1 = (0, self.n_lines) if lines is None else (int(lines[0]), int(lines[1]))
+        if not 0 <= l0 < l1 <= self.n_lines:
+            raise GlasarError("line range outside the range lines")
+        out = np.empty((js.size, l1 - l0), dtype=dtype)
+        start = self.k_lo + self._n[js] + p + 1 + l0
         frac = self._f[js]
-        nl = self.n_lines
+        nl = l1 - l0
+        if nl < _GATHER_BELOW:  # few lines: one gather beats one call per sample index
+            idx = start[:, None] + np.arange(nl)[None, :]
+            lo = np.take_along_axis(cp, idx, axis=1)
+            idx += 1
+            np.subtract(np.take_along_axis(cp, idx, axis=1), lo, out=out)
+            out *= frac.astype(dtype)[:, None]
+            out += lo
+            flat = frac == 0.0
+            out[flat] = lo[flat]
+            return out
         for i in range(js.size):
             s, fj = start[i], frac[i]
             row = cp[i]
@@ -448,17 +483,25 @@ class RangeLines:
                 out[i] += lo
         return out
 
-    def to_grid(self, lines):
+    def to_grid(self, lines, window=None, first_line=0):
         """Map a line array back onto the grid: each pixel takes the sample of its own column
-        on the nearest line (at most half a pixel away)."""
+        on the nearest line (at most half a pixel away).
+        ``window``: (row0, row1, col0, col1) to map only that part of the grid, from a line
+        array that starts at line ``first_line`` (e.g. lines from :meth:`window_lines`)."""
         la = np.asarray(lines)
-        if la.shape != (self.n_along, self.n_lines):
+        if window is None:
+            a0, a1, j0, j1 = 0, self.n_across, 0, self.n_along
+        else:
+            a0, a1, j0, j1 = self._window_canon(window)
+        need = self._back[j0:j1]
+        if la.shape[0] != self.n_along or first_line > need.min() + a0 or \
+                first_line + la.shape[1] < need.max() + a1:
             raise GlasarError("line array shape does not match the range lines")
-        out_t = np.empty((self.n_along, self.n_across), dtype=la.dtype)
-        na = self.n_across
-        for j in range(self.n_along):
-            s = self._back[j]
-            out_t[j] = la[j, s: s + na]
+        out_t = np.empty((j1 - j0, a1 - a0), dtype=la.dtype)
+        na = a1 - a0
+        for i, j in enumerate(range(j0, j1)):
+            s = self._back[j] + a0 - first_line
+            out_t[i] = la[j, s: s + na]
         return np.ascontiguousarray(self._uncanon(out_t.T))
 
 

@@ -160,7 +160,8 @@ def window_terrain(dem_path, grid, passes, options):
             inc, inc_big = incidence_plane(inc, grid, big, mr, mc)
         else:
             inc_big = inc
-        mask = layover_shadow_mask(dem_big, grid.res, look, inc_big)[crop]
+        mask = layover_shadow_mask(dem_big, grid.res, look, inc_big,
+                                   window=(mr, mr + grid.rows, mc, mc + grid.cols))
         mask[mask == NODATA] = 0
         out["masks"][key] = mask
         out["looks"][key] = look
