@@ -427,3 +427,23 @@ def test_layover_shadow_statistics_of_lakes_without_pixels(glasar_provider, F, t
         assert not f.IsFieldSetAndNotNull("frac_distorted")
     lake = rows["lake"]  # 1200 x 800 m on the 30 m DEM: 40 x 26.7 px by pixel centres
     assert 1000 <= lake.GetField("ls_pixels") <= 1100 and lake.GetField("pixel_rule") == "centre"
+
+
+def test_interior_of_u_shaped_and_multi_part_lakes_lies_on_the_lake():
+    """The interior picks the lake's water: when the shrunk lake vanishes it falls back to the
+    centroid, which for a U-shaped lake is on the shore (then a point on the surface is taken),
+    and a multi-part lake gets one interior per part (its centroid lies between the parts)."""
+    from glasar.algorithms import lake_geometry as lg
+
+    # 2 x 2 km U with 500 m arms, 2.5 km2: shrink 3000 log10(3.5) c = 424 m > 250 m, nothing is left
+    u_shape = ogr.CreateGeometryFromWkt("POLYGON((0 0,2000 0,2000 2000,1500 2000,1500 500,500 500,500 2000,"
+                                        "0 2000,0 0))")
+    assert not u_shape.Contains(u_shape.Centroid())
+    inner = lg.lake_interior(u_shape, u_shape.GetArea() / 1e6)
+    assert inner.GetGeometryName() == "POINT" and u_shape.Contains(inner)
+    parts = ogr.CreateGeometryFromWkt("MULTIPOLYGON(((0 0,400 0,400 300,0 300,0 0)),((2000 0,2400 0,2400 300,2000 300,"
+                                      "2000 0)))")
+    inner = lg.lake_interior(parts, parts.GetArea() / 1e6)
+    assert inner.GetGeometryCount() == 2
+    for i in range(2):
+        assert inner.GetGeometryRef(i).Within(parts.GetGeometryRef(i))
