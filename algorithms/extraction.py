@@ -4,7 +4,8 @@ Water is the dark class. The lake is the set of connected water components (8-co
 that touch the inventory lake's shrunk interior (the original's rule: Wu et al. 2025 pick the
 regions containing a point inside the lake; here every component touching the interior is
 kept), cleaned by a morphological opening then closing (3x3, as the original's 10 m kernel)
-and with small holes (speckle inside the water) filled.
+and with small holes (speckle inside the water) filled; finally the shore's mixed pixels that
+are mostly water are added (refine_shore).
 """
 import numpy as np
 from scipy import ndimage
@@ -93,3 +94,37 @@ def select_lake(water, interior):
     keep = np.zeros(n + 1, dtype=bool)
     keep[hit] = True
     return keep[labels]
+
+
+def refine_shore(mapped, image_db, valid, land_ring_px=(2, 4)):
+    """Add the mixed shore pixels that are mostly water (linear mixing of power).
+
+    A pixel on the shoreline (resolution cell, slant-range bin and speckle filter window
+    straddling it) returns a blend of water and land power: P = f Pw + (1 - f) Pl, f its water
+    fraction. Land is 10-20 dB brighter than calm water, so a dB threshold halfway between
+    the classes calls such a pixel land until f is above ~90 %: every lake comes out about
+    half a pixel too small (on simulated lakes with exact truth: precision ~1.0, recall
+    0.86-0.93). The pixel is mostly water (f > 1/2) when P < (Pw + Pl) / 2. Pw is the median
+    power of the lake's core (the mapped lake eroded by one pixel), Pl that of the land ring
+    land_ring_px pixels outside the lake (medians: robust to speckle and to a few odd pixels).
+    Only pixels touching the mapped lake (8-connected, one pixel deep) are tested, so dark
+    land elsewhere in the window is not affected. Returns the refined mask (a new array).
+    """
+    mapped = np.asarray(mapped, dtype=bool)
+    x = np.asarray(image_db, dtype=np.float64)
+    usable = np.asarray(valid, dtype=bool) & np.isfinite(x)
+    core = ndimage.binary_erosion(mapped, structure=_STRUCTURE_8) & usable
+    if core.sum() < 5:
+        return mapped.copy()
+    dist = ndimage.distance_transform_edt(~mapped)
+    land = (dist >= land_ring_px[0]) & (dist <= land_ring_px[1]) & usable
+    if land.sum() < 5:
+        return mapped.copy()
+    p_water = 10.0 ** (np.median(x[core]) / 10.0)
+    p_land = 10.0 ** (np.median(x[land]) / 10.0)
+    if not p_land > p_water:
+        return mapped.copy()
+    t = 10.0 * np.log10(0.5 * (p_water + p_land))
+    shore = ndimage.binary_dilation(mapped, structure=_STRUCTURE_8) & ~mapped & usable
+    with np.errstate(invalid="ignore"):
+        return mapped | (shore & (x < t))

@@ -319,6 +319,7 @@ def extract_and_score(bands_db, valid, lake, area_km2, grid, srs, options, lake_
         return "no water found: no dark water touches the lake interior", fields, None, water, mapped
     max_hole = max(4, int(options.max_hole_fraction * mapped.sum()))
     mapped = extraction.fill_small_holes(mapped, max_hole)
+    mapped = extraction.refine_shore(mapped, bands_db[0], valid)
     polygon = polygonize(mapped, grid)
     scores = polygon_scores(polygon, lake)
     wkb = bytes(lg.transform_geometry(polygon, srs, lg.WGS84).ExportToWkb()) if polygon is not None else None

@@ -58,7 +58,9 @@ def test_layover_strip_in_one_pass_is_bridged_by_the_other(tmp_path, pair):
     (good,) = run([lake_input()], a, d)
     (plain_mean,) = run([lake_input()], a, d, fusion_tolerance_db=1000.0)
     assert good.fields["iou"] > 0.95
-    assert plain_mean.fields["iou"] < 0.85  # the strip (25 % of the lake) lost
+    # The strip (25 % of the lake) is lost but for its first row (mixed shore pixels that are
+    # mostly water, added by extraction.refine_shore).
+    assert plain_mean.fields["iou"] < 0.87
 
 
 def test_nodata_in_one_pass_is_filled_by_the_other(tmp_path, pair):
