@@ -32,6 +32,7 @@ def _qgis():
 
 def build_model():
     from qgis.core import (
+        QgsApplication,
         QgsProcessing,
         QgsProcessingModelAlgorithm,
         QgsProcessingModelChildAlgorithm,
@@ -127,6 +128,16 @@ def build_model():
         child.setPosition(QPointF(x, y))
         for key, source in sources.items():
             child.addParameterSources(key, [source])
+        # Every other required input gets its default as a static value, as the Modeler does when a
+        # step is added (QGIS's model validation asks for them).
+        alg = QgsApplication.processingRegistry().algorithmById(alg_id)
+        if alg is None:
+            raise RuntimeError(f"{alg_id} is not registered")
+        for definition in alg.parameterDefinitions():
+            if (definition.isDestination() or definition.name() in sources
+                    or definition.flags() & definition.FlagOptional or definition.defaultValue() is None):
+                continue
+            child.addParameterSources(definition.name(), [static(definition.defaultValue())])
         model_outputs = {}
         for i, (child_output, name, label) in enumerate(outputs):
             out = QgsProcessingModelOutput(name, label)
@@ -173,6 +184,10 @@ def main():
     app = _qgis()
     from glasar.plugin import GlasarPlugin
 
+    from qgis.analysis import QgsNativeAlgorithms
+    from qgis.core import QgsApplication
+
+    QgsApplication.processingRegistry().addProvider(QgsNativeAlgorithms())  # native:dissolve
     plugin = GlasarPlugin(None)
     plugin.initProcessing()  # child parameter definitions come from the registered algorithms
     model = build_model()

@@ -97,6 +97,8 @@ def test_model_chain_uses_existing_parameters(glasar_provider):
     """Every step resolves to a registered algorithm and only sets parameters it has, and the
     steps depend on each other in the documented order (a renamed key would break the model)."""
     alg = _model()
+    ok, issues = alg.validate()  # QGIS's own check: required inputs linked, children found
+    assert ok, issues
     children = alg.childAlgorithms()
     assert sorted(children) == sorted(CHAIN)
     assert {c: children[c].algorithmId() for c in ("select", "speckle_asc", "slope_asc", "mask_asc", "fuse",
