@@ -58,12 +58,6 @@ def _tag(scene, *keys):
     return None
 
 
-def expand(grid, margin_m):
-    m = int(math.ceil(margin_m / grid.res))
-    return Grid(grid.srs_wkt, grid.x0 - m * grid.res, grid.y0 + m * grid.res, grid.res,
-                grid.rows + 2 * m, grid.cols + 2 * m), m
-
-
 def expand_along(grid, margin_m, look_azimuths_deg):
     """Grid grown so that every range line through the window reaches ``margin_m`` beyond it in
     both directions for every look azimuth: margins ``margin_m |sin(phi)|`` east-west and

@@ -43,3 +43,43 @@ def test_rasterize_polygonize_round_trip():
     assert back.GetArea() == pytest.approx(150 * 180)
     assert back.GetGeometryName() == "MULTIPOLYGON"
     assert polygonize(np.zeros((3, 3), bool), g) is None
+
+
+def test_reads_on_the_raster_lattice_equal_the_gdal_warp(sample_dir, monkeypatch):
+    from osgeo import gdal
+
+    from glasar.algorithms import grid as grid_mod
+    from glasar.algorithms.grid import Grid
+
+    path = str(sample_dir / "tsho_rolpa" / "S1A_20220725T122232_ASC_RTC20_gamma0_VV_tshoRolpa.tif")
+    ds = gdal.Open(path)
+    gt = ds.GetGeoTransform()
+    for c0, r0, w, h in ((10, 20, 60, 50), (-15, -8, 40, 30), (120, 100, 50, 60), (200, 0, 5, 5)):
+        g = Grid(ds.GetProjection(), gt[0] + c0 * gt[1], gt[3] + r0 * gt[5], gt[1], h, w)
+        assert grid_mod._aligned_window(ds, g) == (c0, r0)
+        for resampling in ("nearest", "bilinear", "cubic"):
+            fast = warp_band(path, 1, g, resampling)
+            with monkeypatch.context() as m:
+                m.setattr(grid_mod, "_aligned_window", lambda src, grid: None)
+                warped = warp_band(path, 1, g, resampling)
+            assert np.array_equal(fast, warped, equal_nan=True)
+    # Half a pixel off the lattice, or another pixel size: warped, not read.
+    shifted = Grid(ds.GetProjection(), gt[0] + 10.0, gt[3], gt[1], 10, 10)
+    assert grid_mod._aligned_window(ds, shifted) is None
+    assert grid_mod._aligned_window(ds, Grid(ds.GetProjection(), gt[0], gt[3], 10.0, 10, 10)) is None
+
+
+def test_shared_reads_keep_rasters_open_only_inside_the_block(tmp_path):
+    from glasar.algorithms import grid as grid_mod
+    from glasar.algorithms.grid import shared_reads
+
+    arr = np.arange(100, dtype=np.float32).reshape(10, 10)
+    path = write_geotiff(tmp_path / "a.tif", arr, (1000.0, 20.0, 0, 2000.0, 0, -20.0))
+    g = make_grid((1040.0, 1920.0, 1100.0, 1980.0), UTM45, 20.0, 1000.0, 2000.0)
+    with shared_reads():
+        a = warp_band(path, 1, g)
+        with shared_reads():
+            b = warp_band(path, 1, g)
+        assert len(grid_mod._OPEN.datasets) == 1
+    assert grid_mod._OPEN.datasets is None
+    assert np.array_equal(a, b) and a[0, 0] == arr[1, 2]

@@ -420,3 +420,36 @@ def test_polygon_fractions_exact_counts():
     assert out[2]["pixel_rule"] == "all_touched" and out[2]["ls_pixels"] == 1 and out[2]["frac_distorted"] == 0.0
     assert out[3]["ls_pixels"] == 0 and out[3]["frac_layover"] is None
     assert out[4]["pixel_rule"] == "outside"
+
+
+@pytest.mark.parametrize("method", ls.METHODS)
+def test_window_mask_equals_the_crop_of_the_whole_mask(method):
+    # Each pixel depends on its own range line only, so computing the lines through a window
+    # gives exactly the crop of the whole mask (what maplakes relies on per lake window).
+    rng = np.random.default_rng(11)
+    h = ndimage.gaussian_filter(rng.normal(size=(90, 140)), 4) * 4000.0 + 3000.0
+    h[40:44, 60:65] = np.nan
+    inc = terrain.incidence_near_far(h.shape, 10.0, 284.35, 33.0, 44.0)
+    for look, window in ((284.35, (20, 70, 30, 100)), (75.6, (0, 90, 130, 140)), (13.0, (5, 6, 0, 140)),
+                         (200.0, (30, 60, 50, 80))):
+        for incidence in (inc, 38.0):
+            full = ls.layover_shadow_mask(h, 10.0, look, incidence, method=method)
+            part = ls.layover_shadow_mask(h, 10.0, look, incidence, method=method, window=window)
+            r0, r1, c0, c1 = window
+            assert np.array_equal(part, full[r0:r1, c0:c1])
+        assert ((full > 0) & (full != ls.NODATA)).sum() > 100
+    with pytest.raises(GlasarError):
+        ls.layover_shadow_mask(h, 10.0, 284.35, 38.0, window=(0, 91, 0, 10))
+
+
+def test_running_extrema_equal_numpy_accumulate():
+    rng = np.random.default_rng(5)
+    a = rng.normal(size=(50, 300)).astype(np.float32)
+    a[rng.random(a.shape) < 0.1] = np.nan
+    a[:3, 7] = np.nan  # a line starting outside the DEM
+    for width in (300, 10):  # one vector call per sample index, and numpy's accumulate
+        x = np.ascontiguousarray(a[:, :width])
+        assert np.array_equal(ls._running(np.fmax, x, np.empty_like(x)), np.fmax.accumulate(x, axis=0),
+                              equal_nan=True)
+        assert np.array_equal(ls._running(np.fmin, x, np.empty_like(x), reverse=True),
+                              np.fmin.accumulate(x[::-1], axis=0)[::-1], equal_nan=True)

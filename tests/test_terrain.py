@@ -309,3 +309,47 @@ def test_scene_grid_checks():
     assert g.shape == (20, 30) and g.res == 10.0
     with pytest.raises(GlasarError, match="square"):
         terrain.scene_grid((100.0, 10.0, 0, 200.0, 0, -20.0), (30, 20), wkt(32632))
+
+
+def test_range_lines_gather_row_loop_and_line_ranges_agree(monkeypatch):
+    rng = np.random.default_rng(4)
+    h = rng.normal(size=(40, 70)) * 100.0
+    h[rng.random(h.shape) < 0.05] = np.nan
+    for look in (80.0, 284.35, 13.0, 190.0):
+        lines = terrain.RangeLines(h.shape, (10.0, 12.0), look)
+        full = lines.to_lines(h, dtype=np.float32)
+        sel = (3, lines.n_lines - 2)
+        monkeypatch.setattr(terrain, "_GATHER_BELOW", 0)
+        loop = lines.to_lines(h, dtype=np.float32, lines=sel)
+        monkeypatch.setattr(terrain, "_GATHER_BELOW", 10 ** 9)
+        gather = lines.to_lines(h, dtype=np.float32, lines=sel)
+        assert np.array_equal(loop, gather, equal_nan=True)
+        assert np.array_equal(full[:, sel[0]:sel[1]], gather, equal_nan=True)
+        # A window maps back from the lines through it alone, as the crop of the whole grid.
+        window = (5, 30, 10, 50)
+        first, stop = lines.window_lines(window)
+        part = lines.to_grid(full[:, first:stop], window=window, first_line=first)
+        assert np.array_equal(part, lines.to_grid(full)[5:30, 10:50], equal_nan=True)
+        with pytest.raises(GlasarError):
+            lines.to_grid(full[:, first + 1:stop], window=window, first_line=first + 1)
+
+
+def test_expand_along_the_look_directions_and_incidence_plane():
+    from glasar.algorithms import terrain_window as tw
+
+    utm = osr.SpatialReference()
+    utm.ImportFromEPSG(32632)
+    g = Grid(utm.ExportToWkt(), 1000.0, 5000.0, 10.0, 20, 30)
+    big, mr, mc = tw.expand_along(g, 3000.0, [284.35, 75.65])
+    # 3 km along range: 3000 |sin 75.65| = 2906 m east-west, 3000 |cos 75.65| = 743 m north-south.
+    assert (mr, mc) == (76, 292)
+    assert big.shape == (20 + 2 * 76, 30 + 2 * 292)
+    assert (big.x0, big.y0) == (1000.0 - 2920.0, 5000.0 + 760.0)
+    rr, cc = np.mgrid[:20, :30]
+    inc = 38.0 + 0.01 * rr - 0.02 * cc
+    inc[3:6, 4:9] = np.nan
+    window, full = tw.incidence_plane(inc, g, big, mr, mc)
+    R, C = np.mgrid[:big.rows, :big.cols]
+    assert np.allclose(full, 38.0 + 0.01 * (R - mr) - 0.02 * (C - mc), atol=1e-9)
+    assert window[4, 5] == pytest.approx(38.0 + 0.04 - 0.10)
+    assert np.array_equal(window[~np.isnan(inc)], inc[~np.isnan(inc)])
