@@ -31,6 +31,14 @@ COLUMNS = ("lake_id", "method", "asc_time", "desc_time", "area_pred_km2", "area_
            "recall", "f1", "passes", "distorted_asc", "distorted_desc", "distorted_fused", "status")
 
 
+def fresh(gpkg):
+    """maplakes resumes from the journal next to its output when inputs and options are unchanged
+    (even if GLaSAR itself changed): the demo always maps afresh."""
+    journal = Path(str(gpkg) + ".glasar-journal.jsonl")
+    if journal.exists():
+        journal.unlink()
+
+
 def qgis_env():
     plugin_path = REPO / "build" / "pluginpath"
     plugin_path.mkdir(parents=True, exist_ok=True)
@@ -97,6 +105,7 @@ def simulated_part(env):
     print("\n== Simulated pair over real terrain (SRTM, Oetztal Alps; sample_data/simulated, seed 2), with the DEM: "
           "slope correction, layover/shadow masks, fusion")
     print("   " + " ".join(str(c) for c in cmd[:4]) + " ... DEM=dem_30m.tif")
+    fresh(gpkg)
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
     if proc.returncode != 0:
         sys.exit(f"qgis_process failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
@@ -127,6 +136,7 @@ def main():
         cmd = [QGIS_PROCESS, "--json", "run", "glasar:maplakes", "--",
                f"ASCENDING={SAMPLE / 'tsho_rolpa' / asc}", f"DESCENDING={SAMPLE / 'tsho_rolpa' / desc}",
                f"INVENTORY={INVENTORY}", "LAKE_ID_FIELD=GLIMS_ID", f"OUTPUT={gpkg}", f"TABLE={table}"]
+        fresh(gpkg)
         print(f"\n== Tsho Rolpa {year}: ascending {asc[4:19]} + descending {desc[4:19]}, ICIMOD 2020 inventory")
         print("   " + " ".join(str(c) for c in cmd[:4]) + " ...")
         proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
