@@ -45,7 +45,7 @@ plugin-path:
 	@ln -sfn "$(CURDIR)" build/pluginpath/glasar
 
 test: deps
-	QGIS_CUSTOM_CONFIG_PATH=$$(mktemp -d) $(PY) -m pytest -p no:cacheprovider $(PYTEST_ARGS)
+	GLASAR_TEST_REQUIRE_EE=1 QGIS_CUSTOM_CONFIG_PATH=$$(mktemp -d) $(PY) -m pytest -p no:cacheprovider $(PYTEST_ARGS)
 
 demo: deps
 	$(PY) scripts/demo.py
