@@ -4,7 +4,7 @@ import pytest
 from osgeo import ogr
 
 from glasar.algorithms import GlasarError
-from glasar.algorithms import pipeline as P
+from glasar.algorithms import extraction, pipeline as P
 
 from rasters import lake_scene, rect_wkt, utm_to_wgs84_wkt, write_geotiff
 
@@ -148,3 +148,17 @@ def test_tsho_rolpa_pass_that_never_shows_the_lake_is_dropped(tsho_rolpa):
     assert f["iou"] >= 0.80
     # The lake's contrast in the dropped pass is near zero; in the kept one it is ~13 dB.
     assert f["contrast_asc"] < 2.0 and f["contrast_desc"] > 10.0
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("year", ["2022", "2024", "2021"])
+@pytest.mark.parametrize("method", extraction.METHODS)
+def test_every_method_maps_tsho_rolpa_on_every_real_pair(tsho_rolpa, method, year):
+    """Every extraction method, default options otherwise, on the three bundled real pairs:
+    IoU >= 0.80 vs the ICIMOD 2020 outline (2021: from the descending pass alone)."""
+    (res,) = run(tsho_rolpa_lake(tsho_rolpa), tsho_rolpa[f"asc_{year}"], tsho_rolpa[f"desc_{year}"], method=method,
+                 speckle_filter=P.Options().speckle_filter)
+    assert res.status.startswith("ok"), res.status
+    assert res.fields["method"] == method
+    assert res.fields["iou"] >= 0.80, res.fields
+    assert res.fields["passes"] == ("descending" if year == "2021" else "ascending+descending")
