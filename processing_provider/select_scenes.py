@@ -155,9 +155,11 @@ class SelectScenesAlgorithm(GlasarAlgorithm):
             "Folder receiving one ascending and one descending GeoTIFF per area.",
         )
         self.add_param(
-            QgsProcessingParameterFileDestination(self.CATALOG, self.tr("Scene catalogue (CSV)"), "CSV files (*.csv)"),
+            QgsProcessingParameterFileDestination(self.CATALOG, self.tr("Scene catalogue (CSV)"), "CSV files (*.csv)",
+                                                 optional=True, createByDefault=True),
             "Every scene seen, per area: pass (and how it was found), time, track, heading (and how), nodata count "
-            "in the window, status (chosen, in synthesis, not chosen, excluded) and the reason.",
+            "in the window, status (chosen, in synthesis, not chosen, excluded) and the reason. Not given: catalog.csv "
+            "in the output folder.",
         )
         self.addOutput(QgsProcessingOutputRasterLayer(self.ASCENDING, self.tr("Ascending raster (first area)")))
         self.addOutput(QgsProcessingOutputRasterLayer(self.DESCENDING, self.tr("Descending raster (first area)")))
@@ -216,6 +218,8 @@ class SelectScenesAlgorithm(GlasarAlgorithm):
         resolution = self.parameterAsDouble(parameters, self.RESOLUTION, context)
         out_dir = self.parameterAsString(parameters, self.OUTPUT_FOLDER, context)
         catalog_path = self.parameterAsFileOutput(parameters, self.CATALOG, context)
+        if not catalog_path:  # not given (e.g. a model step whose catalogue is not exposed): beside the rasters
+            catalog_path = os.path.join(out_dir, "catalog.csv")
 
         def log(msg):
             if msg.startswith("Warning: "):

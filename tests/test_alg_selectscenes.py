@@ -65,6 +65,24 @@ def test_processing_run_tsho_rolpa(glasar_provider, tsho_rolpa, tsho_dir, tmp_pa
     assert {r["pass_source"] for r in rows} == {"file name"}
 
 
+def test_catalogue_goes_beside_the_rasters_when_not_given(glasar_provider, tsho_rolpa, tsho_dir, tmp_path,
+                                                          monkeypatch):
+    """CATALOG left out (a model step that does not expose it): catalog.csv in the output folder, and no
+    temporary file anywhere else."""
+    from qgis import processing
+
+    monkeypatch.chdir(tmp_path)
+    params = _params(tsho_dir, tsho_rolpa, tmp_path)
+    del params["CATALOG"]
+    res = processing.run("glasar:selectscenes", params)
+    out = tmp_path / "out"
+    assert res["CATALOG"] == str(out / "catalog.csv")
+    assert sorted(os.listdir(out)) == ["0_ASC_20220725T122232.tif", "0_DSC_synthesis.tif", "catalog.csv"]
+    rows = _read_csv(res["CATALOG"])
+    assert {r["status"] for r in rows} >= {"chosen", "in synthesis"}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
 def test_per_lake_with_inventory_and_track_filter(glasar_provider, tsho_rolpa, tsho_dir, tmp_path):
     from qgis import processing
 
