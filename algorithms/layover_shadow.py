@@ -107,27 +107,28 @@ def _central_negative(v):
 
 
 def _running(op, a, out, reverse=False):
-    """Running ``op`` (np.fmax / np.fmin) of ``a`` along axis 0 into ``out``, from the far end
-    when ``reverse``: ``out[j] = op(out[j -+ 1], a[j])``, as ``op.accumulate(a, axis=0)``. One
-    vector call per sample index over all lines: 2-3x faster than ``accumulate``, whose scan
-    runs one line at a time."""
+    """Running maximum (``op=np.fmax``) or minimum (``np.fmin``) of ``a`` along axis 0 into
+    ``out``, from the far end when ``reverse``. NaN is ignored as by ``op.accumulate``, except
+    that before the first valid value the result is -inf (maximum) or +inf (minimum) instead
+    of NaN (the same for every comparison with it). One vector call per sample index over all
+    lines with numpy's SIMD maximum/minimum on NaN-free data: 3-5x faster than ``accumulate``,
+    whose scan runs one line at a time."""
     n = a.shape[0]
     if n == 0:
         return out
-    if a.ndim == 2 and a.shape[1] < _NARROW:  # few lines: the per-call overhead would dominate
-        if reverse:
-            op.accumulate(a[::-1], axis=0, out=out[::-1])
-        else:
-            op.accumulate(a, axis=0, out=out)
-        return out
+    fill, plain = (-np.inf, np.maximum) if op is np.fmax else (np.inf, np.minimum)
+    gaps = np.isnan(a)
+    src = np.where(gaps, a.dtype.type(fill), a) if gaps.any() else a
     if reverse:
-        out[n - 1] = a[n - 1]
-        for j in range(n - 2, -1, -1):
-            op(out[j + 1], a[j], out=out[j])
+        src, out_ = src[::-1], out[::-1]
     else:
-        out[0] = a[0]
-        for j in range(1, n):
-            op(out[j - 1], a[j], out=out[j])
+        out_ = out
+    if a.ndim == 2 and a.shape[1] < _NARROW:  # few lines: the per-call overhead would dominate
+        plain.accumulate(src, axis=0, out=out_)
+        return out
+    out_[0] = src[0]
+    for j in range(1, n):
+        plain(out_[j - 1], src[j], out=out_[j])
     return out
 
 

@@ -585,10 +585,16 @@ def slant_and_ray(g, h, tan0, g0, kappa, along_axis=1):
     r = half * gc
     r += a
     r *= gc
-    r -= h * (1 - half * h)
+    t = half * h  # one scratch array for the three full-size intermediates (same arithmetic)
+    np.subtract(1, t, out=t)
+    t *= h
+    r -= t  # r -= h (1 - half h)
     q = h * t0
-    q += gc - per_line(np.asarray(g0, dtype=dt))
-    q /= 1 - kd * h
+    np.subtract(gc, per_line(np.asarray(g0, dtype=dt)), out=t)
+    q += t
+    np.multiply(kd, h, out=t)
+    np.subtract(1, t, out=t)
+    q /= t
     return r, q
 
 

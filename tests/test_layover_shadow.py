@@ -449,7 +449,10 @@ def test_running_extrema_equal_numpy_accumulate():
     a[:3, 7] = np.nan  # a line starting outside the DEM
     for width in (300, 10):  # one vector call per sample index, and numpy's accumulate
         x = np.ascontiguousarray(a[:, :width])
-        assert np.array_equal(ls._running(np.fmax, x, np.empty_like(x)), np.fmax.accumulate(x, axis=0),
-                              equal_nan=True)
+        # As fmax/fmin.accumulate (NaN ignored), with -inf/+inf instead of NaN before the first value.
+        up = np.fmax.accumulate(x, axis=0)
+        down = np.fmin.accumulate(x[::-1], axis=0)[::-1]
+        assert np.array_equal(ls._running(np.fmax, x, np.empty_like(x)), np.where(np.isnan(up), -np.inf, up))
         assert np.array_equal(ls._running(np.fmin, x, np.empty_like(x), reverse=True),
-                              np.fmin.accumulate(x[::-1], axis=0)[::-1], equal_nan=True)
+                              np.where(np.isnan(down), np.inf, down))
+        assert np.isneginf(ls._running(np.fmax, x, np.empty_like(x))[:3, 7]).all()
