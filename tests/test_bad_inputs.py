@@ -170,10 +170,15 @@ BUILDERS = {f.__name__: f for f in (maplakes, extractlakes, specklefilter, fusea
                                     layovershadow, selectscenes, simulatescene, eesentinel1, eedem)}
 SAR_INCIDENCE = {"HEADING": -12.0, "INCIDENCE_NEAR": 36.0, "INCIDENCE_FAR": 40.0}  # scenes without an angle band
 
+
+def geometry_for(alg):
+    """The pass geometry the terrain algorithms need for a raster without angle band or heading."""
+    return SAR_INCIDENCE if alg in ("slopecorrection", "layovershadow") else {}
+
 # (case id, algorithm, overrides: F -> dict, words the message must contain (regex))
 ERRORS = [
     # unreadable files: QGIS itself would only say "not found"
-    *[(f"text-file-{a}", a, (lambda k: lambda F: {k: F.text_tif})(k), r"exists but cannot be read as a raster.*"
+    *[(f"text-file-{a}-{k}", a, (lambda k: lambda F: {k: F.text_tif})(k), r"exists but cannot be read as a raster.*"
        r"not recognized as a supported file format")
       for a, k in (("maplakes", "ASCENDING"), ("maplakes", "DESCENDING"), ("extractlakes", "INPUT"),
                    ("specklefilter", "INPUT"), ("fuseascdesc", "ASCENDING"), ("slopecorrection", "INPUT"),
@@ -183,7 +188,7 @@ ERRORS = [
     *[(f"header-only-{a}", a, (lambda k: lambda F: {k: F.header_only})(k), "exists but cannot be read as a raster "
        r"\(.*Failed to read directory")
       for a, k in (("maplakes", "ASCENDING"), ("extractlakes", "INPUT"), ("specklefilter", "INPUT"))],
-    *[(f"truncated-{a}", a, (lambda k: lambda F: {k: F.truncated, **SAR_INCIDENCE})(k),
+    *[(f"truncated-{a}-{k}", a, (lambda k, a: lambda F: {k: F.truncated, **geometry_for(a)})(k, a),
        "(file is truncated or corrupt|GDAL could not read a window).*IReadBlock failed")
       for a, k in (("maplakes", "ASCENDING"), ("maplakes", "DESCENDING"), ("extractlakes", "INPUT"),
                    ("specklefilter", "INPUT"), ("fuseascdesc", "ASCENDING"), ("slopecorrection", "INPUT"))],
@@ -193,7 +198,8 @@ ERRORS = [
      lambda F: {"ASCENDING": None, "DESCENDING": None, "SCENES": folder_of(F.text_tif), **SCENE_DATES},
      "no usable Sentinel-1 scene in"),
     # no coordinate reference system
-    *[(f"no-crs-{a}", a, (lambda k: lambda F: {k: F.no_crs, **SAR_INCIDENCE})(k), "has no coordinate reference system")
+    *[(f"no-crs-{a}-{k}", a, (lambda k, a: lambda F: {k: F.no_crs, **geometry_for(a)})(k, a),
+       "has no coordinate reference system")
       for a, k in (("maplakes", "ASCENDING"), ("extractlakes", "INPUT"), ("fuseascdesc", "ASCENDING"),
                    ("fuseascdesc", "DESCENDING"), ("slopecorrection", "INPUT"), ("layovershadow", "INPUT"))],
     ("no-crs-selectscenes", "selectscenes", lambda F: {"INPUT": folder_of(F.no_crs)},
