@@ -10,6 +10,7 @@ Per lake (Wu et al. 2025 workflow, local numpy/GDAL port):
    open/close, fill small holes, polygonise (GDAL) and dissolve;
 5. score against the inventory polygon in the metric CRS (IoU, precision, recall, F1).
 """
+import itertools
 import math
 from dataclasses import dataclass, field
 
@@ -337,12 +338,14 @@ def _status_only(lake_input, options, status):
     return LakeResult(lake_input.lake_id, status, fields, None)
 
 
+_window_counter = itertools.count()
+
+
 def map_lake_from_catalogue(lake_input, source, tmpdir, options, keep_arrays=False):
     """Map one lake with scenes chosen for its window from a catalogue (scenes.select_area:
     per pass the fully covering scene closest to the middle date, else the per-pixel median
     'synthesis'), written as padded window files and mapped like a fixed pair."""
     import os
-    import uuid
 
     from . import scenes
 
@@ -362,7 +365,8 @@ def map_lake_from_catalogue(lake_input, source, tmpdir, options, keep_arrays=Fal
             return _status_only(lake_input, options, f"skipped: no {role.lower()} scene ({why})")
         chosen.append(sel)
     margin = max(options.speckle_window, 7) // 2 + 1
-    stem = os.path.join(tmpdir, uuid.uuid4().hex)
+    # digits only: a file name is a units hint, and random hex can spell "db"
+    stem = os.path.join(tmpdir, f"{os.getpid()}_{next(_window_counter)}")
     paths = [f"{stem}_asc.tif", f"{stem}_desc.tif"]
     try:
         for sel, path in zip(chosen, paths):

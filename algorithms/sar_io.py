@@ -156,11 +156,11 @@ def open_scene(path):
                 heading = float(upper[key])
             except ValueError:
                 pass
-    units_hint = " ".join(
-        [file_name, upper.get("UNITS", ""), upper.get("UNIT", "")]
-        + [ds.GetRasterBand(i).GetDescription() or "" for i in range(1, ds.RasterCount + 1)]
-        + [ds.GetRasterBand(i).GetUnitType() or "" for i in range(1, ds.RasterCount + 1)]
-    )
+    # Units stated in the metadata win over words in the file name (a name can hold "db" by chance)
+    declared = " ".join([upper.get("UNITS", ""), upper.get("UNIT", "")]
+                        + [ds.GetRasterBand(i).GetUnitType() or "" for i in range(1, ds.RasterCount + 1)])
+    units_hint = declared if units_from_text(declared) else " ".join(
+        [file_name] + [ds.GetRasterBand(i).GetDescription() or "" for i in range(1, ds.RasterCount + 1)])
     return SarScene(
         path=str(path), bands=bands, nodata=nodata, srs_wkt=ds.GetProjection(),
         geotransform=tuple(ds.GetGeoTransform()), size=(ds.RasterXSize, ds.RasterYSize),

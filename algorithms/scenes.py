@@ -660,7 +660,7 @@ class Selection:
     start: _dt.datetime = None
     end: _dt.datetime = None
     message: str = ""
-    units: str = ""  # units of the synthesis values ('' for a scene: as in the file)
+    units: str = ""  # units of the synthesis values; for a scene, those its metadata or name state ('' if none)
     _cache: dict = field(default_factory=dict, repr=False)
 
     @property
@@ -897,6 +897,7 @@ def select_for_window(catalogue, window, start, end, orbit_pass, *, relative_orb
         best = min(full, key=lambda r: (sel.days_from_middle[r.scene_id], r.acquisition, r.scene_id))
         d_best = sel.days_from_middle[best.scene_id]
         sel.status, sel.chosen, sel.sources = "scene", best, [best]
+        sel.units = U.units_from_text(best.units_hint) or ""  # written as the UNITS tag when named
         sel.nodata_count = sel.nodata_counts[best.scene_id]
         for r in reached:
             n, d = sel.nodata_counts[r.scene_id], sel.days_from_middle[r.scene_id]

@@ -36,3 +36,20 @@ def test_wrong_declaration_is_an_error_not_a_result():
         U.check_units(10 ** (db / 10), "db")
     U.check_units(db, "db")
     U.check_units(10 ** (db / 10), "power")
+
+
+def test_declared_units_win_over_the_file_name(tmp_path):
+    """A file name can spell "db" by chance (e.g. a temporary name 3db4...): the UNITS tag stated in
+    the metadata decides; the file name is only a hint when the metadata names no unit."""
+    from rasters import write_geotiff
+
+    from glasar.algorithms.sar_io import open_scene
+
+    power = np.random.default_rng(2).gamma(4.4, 0.1 / 4.4, (20, 20)).astype(np.float32)
+    gt = (440000.0, 20.0, 0, 3080000.0, 0, -20.0)
+    tagged = write_geotiff(tmp_path / "e3db41_asc.tif", power, gt, tags={"UNITS": "power"})
+    assert U.detect_units(power, open_scene(tagged).units_hint)[0] == "power"
+    untagged = write_geotiff(tmp_path / "e3db41_asc.tif", power, gt)  # no tag: the name is the only hint
+    assert U.units_from_text(open_scene(untagged).units_hint) == "db"  # "3db4" reads as the word dB
+    amplitude = write_geotiff(tmp_path / "S1A_VV_amp.tif", np.sqrt(power), gt, tags={"UNITS": "amplitude"})
+    assert U.detect_units(np.sqrt(power), open_scene(amplitude).units_hint)[0] == "amplitude"
