@@ -192,17 +192,20 @@ def _run_model(model, tsho_dir, tsho_rolpa, tmp_path):
 
 
 def test_model_selectscenes_then_specklefilter(glasar_provider, tsho_rolpa, tsho_dir, tmp_path):
-    from qgis.core import QgsApplication
+    """The model's filtered raster is exactly specklefilter run by hand on selectscenes' ascending crop."""
+    from qgis import processing
 
-    if QgsApplication.processingRegistry().algorithmById("glasar:specklefilter") is None:
-        pytest.skip("glasar:specklefilter is not registered in this checkout yet")
-    alg = QgsApplication.processingRegistry().algorithmById("glasar:specklefilter")
-    raster_in = next(p.name() for p in alg.parameterDefinitions() if p.type() == "raster")
-    raster_out = next(p.name() for p in alg.destinationParameterDefinitions() if p.type() == "rasterDestination")
-    res = _run_model(_model("glasar:specklefilter", {raster_in: "ASCENDING"}, raster_out), tsho_dir, tsho_rolpa,
+    crop = processing.run("glasar:selectscenes", _params(tsho_dir, tsho_rolpa, tmp_path / "byhand"))["ASCENDING"]
+    by_hand = processing.run("glasar:specklefilter", {"INPUT": crop, "OUTPUT": str(tmp_path / "byhand.tif")})["OUTPUT"]
+    expected, raw = gdal.Open(by_hand).ReadAsArray(), gdal.Open(crop).ReadAsArray()
+    res = _run_model(_model("glasar:specklefilter", {"INPUT": "ASCENDING"}, "OUTPUT"), tsho_dir, tsho_rolpa,
                      tmp_path)
     ds = gdal.Open(res["next:result"])
     assert ds.RasterXSize == 145 and ds.RasterYSize == 136  # the selected window's grid
+    model_out = ds.ReadAsArray()
+    np.testing.assert_array_equal(model_out, expected)
+    valid = np.isfinite(raw) & np.isfinite(model_out)
+    assert valid.mean() > 0.8 and not np.allclose(model_out[valid], raw[valid])  # filtered, not copied
 
 
 def test_model_selectscenes_then_fuse(glasar_provider, tsho_rolpa, tsho_dir, tmp_path):
