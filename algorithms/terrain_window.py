@@ -8,8 +8,8 @@ Used by the maplakes pipeline when a DEM is given (issue: terrain into the pipel
   covers 1,700 m of relief at theta = 30 deg). The mask of a pixel depends only on its own range
   line, so terrain beside the window across range is never needed;
 - the incidence (``angle`` band) is read on the window only and extended over the DEM grid by
-  a least-squares plane in map coordinates (the IW incidence changes by ~0.064 deg per km and
-  is linear to ~0.001 deg over a few km);
+  a least-squares plane of tan(incidence) in map coordinates (the IW incidence changes by
+  ~0.064 deg per km, smoothly: a plane holds to ~0.001 deg over a few km);
 - per pass, the range-line layover/shadow mask (layover_shadow.layover_shadow_mask) is cropped
   back to the window;
 - sigma0 scenes (with an ``angle`` band, not already terrain-flattened) are slope-corrected
@@ -72,11 +72,13 @@ def expand_along(grid, margin_m, look_azimuths_deg):
 
 def incidence_plane(inc, grid, big, row0, col0):
     """Extend a window incidence field (deg, NaN = unknown) to the grid ``big`` that holds the
-    window at (row0, col0): least-squares plane in pixel coordinates over the known values.
-    Returns (window field with its gaps filled, field on big)."""
+    window at (row0, col0): least-squares plane of ``tan(incidence)`` in pixel coordinates over
+    the known values (tan(theta) linear in ground range: the flat-earth point sensor that
+    layover_shadow fits per range line). Returns (window field with its gaps filled, field on
+    big), in degrees."""
     known = np.isfinite(inc)
     r, c = np.nonzero(known)
-    v = inc[known].astype(np.float64)
+    v = np.tan(np.radians(inc[known].astype(np.float64)))
     if v.size >= 3 and np.ptp(r) + np.ptp(c) > 0:
         a = np.column_stack([np.ones(v.size), r - r.mean(), c - c.mean()])
         coef, *_ = np.linalg.lstsq(a, v, rcond=None)
@@ -86,6 +88,7 @@ def incidence_plane(inc, grid, big, row0, col0):
         full = rows[:, None] + cols[None, :]
     else:
         full = np.full(big.shape, float(np.median(v)))
+    full = np.degrees(np.arctan(full))
     window = full[row0:row0 + grid.rows, col0:col0 + grid.cols]
     return np.where(known, inc, window), full
 

@@ -345,11 +345,15 @@ def test_expand_along_the_look_directions_and_incidence_plane():
     assert (mr, mc) == (76, 292)
     assert big.shape == (20 + 2 * 76, 30 + 2 * 292)
     assert (big.x0, big.y0) == (1000.0 - 2920.0, 5000.0 + 760.0)
+    # A flat-earth point sensor: tan(incidence) linear in ground range (here in map x and y).
+    def point_sensor(r, c):
+        return np.degrees(np.arctan(math.tan(math.radians(38.0)) + 2e-4 * r - 3e-4 * c))
+
     rr, cc = np.mgrid[:20, :30]
-    inc = 38.0 + 0.01 * rr - 0.02 * cc
+    inc = point_sensor(rr, cc)
     inc[3:6, 4:9] = np.nan
     window, full = tw.incidence_plane(inc, g, big, mr, mc)
     R, C = np.mgrid[:big.rows, :big.cols]
-    assert np.allclose(full, 38.0 + 0.01 * (R - mr) - 0.02 * (C - mc), atol=1e-9)
-    assert window[4, 5] == pytest.approx(38.0 + 0.04 - 0.10)
+    assert np.allclose(full, point_sensor(R - mr, C - mc), atol=1e-9)
+    assert window[4, 5] == pytest.approx(point_sensor(4, 5))
     assert np.array_equal(window[~np.isnan(inc)], inc[~np.isnan(inc)])
