@@ -290,11 +290,31 @@ def map_lake(lake_input, asc, desc, options, footprints=None, keep_arrays=False)
         arrays = {"grid": grid, "asc_db": asc_db[0], "desc_db": desc_db[0], "fused_db": fused[0],
                   "source": sources, "water": water, "mapped": mapped, "lake_mask": lake_mask,
                   "ls_asc": masks[0], "ls_desc": masks[1]}
+    hidden = _lake_not_shown(passes, contrasts, options.min_lake_contrast_db)
+    if is_mapped(status) and hidden:  # whatever dark pixels the method found, they are not this lake
+        return result(f"no water found: {hidden}", None, arrays, threshold_db=extracted.get("threshold_db"))
     if coverage_note(valid_fraction):
         note = (note + ";" if note else ":") + coverage_note(valid_fraction)[1:]
     if is_mapped(status):
         status += note
     return result(status, wkb, arrays, **extracted)
+
+
+def _lake_not_shown(passes, contrasts, min_contrast_db):
+    """'' when a pass used shows the lake darker than its shore, else why not. The pass check
+    (_usable_passes) drops a pass that does not show the lake when the other does; when no pass
+    used shows it (a drained, frozen or spurious inventory lake, or one both passes hide), the
+    method's dark pixels in the window are something else (wet snow, shadow) and the lake is
+    reported as not found instead of mapped. An unknown contrast (too few pixels) never rejects."""
+    used = {"ascending+descending": ("ascending", "descending")}.get(passes, (passes,))
+    values = {"ascending": contrasts[0], "descending": contrasts[1]}
+    shown = [values[p] is None or values[p] >= min_contrast_db for p in used]
+    if any(shown):
+        return ""
+    text = " / ".join(f"{values[p]:.1f}" for p in used)
+    where = "either pass" if len(used) == 2 else f"the {used[0]} pass"
+    return (f"the lake is not at least {min_contrast_db:g} dB darker than its shore in {where} (contrast "
+            f"{text} dB): drained, frozen or hidden")
 
 
 def extract_and_score(bands_db, valid, lake, area_km2, grid, srs, options, lake_mask=None):

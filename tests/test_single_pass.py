@@ -76,3 +76,40 @@ def test_passes_parameter_through_processing(glasar_provider, tsho_rolpa, tmp_pa
     assert float(rows["ascending"]["iou"]) < float(rows["both"]["iou"]) - 0.02
     assert float(rows["ascending"]["distorted_fused"]) == pytest.approx(float(rows["ascending"]["distorted_asc"]))
     assert float(rows["both"]["distorted_fused"]) < float(rows["ascending"]["distorted_asc"])
+
+
+def test_lake_not_darker_than_its_shore_in_any_pass_is_not_mapped(tmp_path):
+    # A drained (or spurious) inventory lake on land, with a dark patch (wet snow, -17 dB) beside it
+    # and reaching into it: the threshold finds the patch, but the lake itself is not darker than its
+    # shore in either pass, so it is reported as not found rather than mapped onto the patch.
+    import numpy as np
+    from osgeo import ogr as _ogr
+
+    from rasters import rect_wkt, utm_to_wgs84_wkt, write_geotiff
+
+    x0, y0, res = 440000.0, 3080000.0, 20.0
+    gt = (x0, res, 0, y0, 0, -res)
+    rng = np.random.default_rng(3)
+    mean_db = np.full((120, 120), -7.0)
+    mean_db[40:80, 76:100] = -17.0  # a dark patch east of the lake ...
+    mean_db[57:63, 45:76] = -17.0  # ... with a tongue reaching the lake's centre
+    paths = []
+    for name in ("S1A_20230801T121000_ASC_VV.tif", "S1A_20230804T001000_DSC_VV.tif"):
+        power = 10 ** (mean_db / 10) * rng.gamma(18, 1 / 18, size=mean_db.shape)
+        paths.append(write_geotiff(tmp_path / name, power.astype(np.float32), gt, nodata=0))
+    lake = _ogr.CreateGeometryFromWkt(utm_to_wgs84_wkt(rect_wkt(x0 + 30 * res, y0 - 80 * res, x0 + 73 * res,
+                                                                 y0 - 40 * res)))
+    lake_input = P.LakeInput("drained", bytes(lake.ExportToWkb()))
+    for passes, where in (("both", "either pass"), ("descending", "the descending pass")):
+        (res_,) = P.map_lakes([lake_input], *paths, P.Options(speckle_filter="none", passes=passes))
+        assert res_.status.startswith("no water found: the lake is not at least 3 dB darker than its shore in "
+                                      + where), res_.status
+        assert res_.wkb is None and res_.fields["iou"] is None
+    # The same window with the lake full of water (-20 dB) is mapped as usual.
+    mean_db[40:80, 30:73] = -20.0
+    for name, path in zip(("a", "d"), paths):
+        power = 10 ** (mean_db / 10) * rng.gamma(18, 1 / 18, size=mean_db.shape)
+        write_geotiff(tmp_path / f"{name}.tif", power.astype(np.float32), gt, nodata=0)
+    (ok,) = P.map_lakes([lake_input], str(tmp_path / "a.tif"), str(tmp_path / "d.tif"),
+                        P.Options(speckle_filter="none"))
+    assert ok.status == "ok" and ok.fields["contrast_asc"] > 10 and ok.fields["recall"] > 0.95
