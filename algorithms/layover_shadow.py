@@ -24,7 +24,7 @@ parallel rays) are computed for every sample, and
 * shadow where ``q_j < max(q_i, i < j)``; active where ``dq/dg < 0``, passive otherwise.
 
 Running maxima/minima run over all lines at once (one vector call per sample index), so the
-cost is a few passes over the samples (~30 ns per DEM pixel including resampling to and from
+cost is a few passes over the samples (~25 ns per DEM pixel including resampling to and from
 the lines; ``benchmarks/terrain_speed.py``).
 
 ``method='original'``: the peak-window method of Wu et al. (``Line_Correct``; see the
@@ -57,6 +57,7 @@ PASSIVE_SHADOW = 8
 NODATA = 255
 METHODS = ("exact", "original")
 ORIGINAL_WINDOW_M = 900.0
+_CHUNK = 128  # samples per chunk of the line computations (with _BLOCK lines: ~0.5 MB float32)
 _NARROW = 256  # fewer lines than this: numpy's accumulate beats one call per sample index
 _BLOCK = 1024  # lines per block: rows wide enough for the running extrema, temporaries in cache
 
@@ -90,29 +91,32 @@ def _geometry(lines, inc, selection, stride=8):
     return np.tan(theta0), g0, kappa
 
 
-def _central_negative(v):
-    """Boolean: central difference of v along axis 0 is negative (one-sided at the ends)."""
-    n = v.shape[0]
-    out = np.zeros(v.shape, dtype=bool)
-    if n < 2:
-        return out
+def _central_negative_rows(v, j0, j1, e0, n):
+    """Boolean for the samples j0..j1 of lines of n samples: the central difference along
+    axis 0 is negative (one-sided at the line ends). v holds the samples e0..min(j1 + 1, n)
+    (one sample of context on each side where the line has one)."""
     d = v[1:] - v[:-1]
-    np.less(d[0], 0, out=out[0])
-    np.less(d[-1], 0, out=out[-1])
-    if n > 2:
-        s = d[:-1]
-        s += d[1:]
-        np.less(s, 0, out=out[1:-1])
+    out = np.empty((j1 - j0,) + v.shape[1:], dtype=bool)
+    if j0 == 0:  # one-sided at the ends (before d is summed in place)
+        np.less(d[0], 0, out=out[0])
+    if j1 == n:
+        np.less(d[n - 2 - e0], 0, out=out[-1])
+    a, b = max(j0, 1), min(j1, n - 1)  # samples with both neighbours
+    if b > a:
+        s = d[a - 1 - e0: b - 1 - e0]
+        s += d[a - e0: b - e0]
+        np.less(s, 0, out=out[a - j0: b - j0])
     return out
 
 
-def _running(op, a, out, reverse=False):
+def _running(op, a, out, reverse=False, carry=None):
     """Running maximum (``op=np.fmax``) or minimum (``np.fmin``) of ``a`` along axis 0 into
-    ``out``, from the far end when ``reverse``. NaN is ignored as by ``op.accumulate``, except
-    that before the first valid value the result is -inf (maximum) or +inf (minimum) instead
-    of NaN (the same for every comparison with it). One vector call per sample index over all
-    lines with numpy's SIMD maximum/minimum on NaN-free data: 3-5x faster than ``accumulate``,
-    whose scan runs one line at a time."""
+    ``out``, from the far end when ``reverse``, continuing from ``carry`` (the extreme of the
+    samples before, one value per line) when given. NaN is ignored as by ``op.accumulate``,
+    except that before the first valid value the result is -inf (maximum) or +inf (minimum)
+    instead of NaN (the same for every comparison with it). One vector call per sample index
+    over all lines with numpy's SIMD maximum/minimum on NaN-free data: 3-5x faster than
+    ``accumulate``, whose scan runs one line at a time."""
     n = a.shape[0]
     if n == 0:
         return out
@@ -125,44 +129,86 @@ def _running(op, a, out, reverse=False):
         out_ = out
     if a.ndim == 2 and a.shape[1] < _NARROW:  # few lines: the per-call overhead would dominate
         plain.accumulate(src, axis=0, out=out_)
+        if carry is not None:
+            plain(out_, carry, out=out_)
         return out
-    out_[0] = src[0]
+    if carry is None:
+        out_[0] = src[0]
+    else:
+        plain(carry, src[0], out=out_[0])
     for j in range(1, n):
         plain(out_[j - 1], src[j], out=out_[j])
     return out
 
 
-def exact_flags_along(h, g, tan0, g0, kappa):
+def exact_flags_along(h, g, tan0, g0, kappa, chunk=None):
     """Bitmask for samples on range lines (exact method, see module doc).
 
     h: heights (n_along, n_lines), one line per column, near range first, NaN outside the DEM;
     g: ground range of the samples (n_along,); tan0, g0, kappa: per-line sensor geometry.
+    The lines are processed in chunks of ``chunk`` samples (cache-sized temporaries), the
+    running extrema carried from chunk to chunk: a forward pass (layover behind a fold, shadow,
+    active bits) and a backward pass over the stored slant ranges (layover in front of a fold).
     """
-    n = h.shape[0]
-    r, q = slant_and_ray(g, h, tan0, g0, kappa, along_axis=0)
-    flags = np.zeros(h.shape, dtype=np.uint8)
+    n, m = h.shape
+    chunk = chunk or _CHUNK
+    flags = np.zeros((n, m), dtype=np.uint8)
     if n < 2:
         return flags
-    # Layover: r below the running max of the nearer samples, or above the running min of the
-    # farther ones. NaN samples (outside the DEM) neither count nor get flagged (fmax/fmin).
-    run = _running(np.fmax, r, np.empty_like(r))
-    lay = np.zeros(h.shape, dtype=bool)
-    np.less(r[1:], run[:-1], out=lay[1:])
-    _running(np.fmin, r, run, reverse=True)
-    lay[:-1] |= r[:-1] > run[1:]
-    act = _central_negative(r)
-    lay &= ~act
-    flags |= act.view(np.uint8)  # ACTIVE_LAYOVER = 1
-    flags |= lay.view(np.uint8) << 1  # PASSIVE_LAYOVER = 2
-    # Shadow: q below the running max of the nearer samples.
-    _running(np.fmax, q, run)
-    sh = lay
-    sh[0] = False
-    np.less(q[1:], run[:-1], out=sh[1:])
-    act = _central_negative(q)
-    sh &= ~act
-    flags |= act.view(np.uint8) << 2  # ACTIVE_SHADOW = 4
-    flags |= sh.view(np.uint8) << 3  # PASSIVE_SHADOW = 8
+    r_all = np.empty((n, m), dtype=np.result_type(h.dtype, np.float32))
+    carry_r = carry_q = None
+    for j0 in range(0, n, chunk):
+        j1 = min(j0 + chunk, n)
+        e0, e1 = max(j0 - 1, 0), min(j1 + 1, n)
+        r, q = slant_and_ray(g[e0:e1], h[e0:e1], tan0, g0, kappa, along_axis=0)
+        rc, qc = r[j0 - e0:j1 - e0], q[j0 - e0:j1 - e0]
+        r_all[j0:j1] = rc
+        fl = flags[j0:j1]
+        # Layover behind a fold: r below the running max of the nearer samples. NaN samples
+        # (outside the DEM) neither count nor get flagged.
+        run = _running(np.fmax, rc, np.empty_like(rc), carry=carry_r)
+        lay = np.empty(rc.shape, dtype=bool)
+        np.less(rc[1:], run[:-1], out=lay[1:])
+        if carry_r is None:
+            lay[0] = False
+        else:
+            np.less(rc[0], carry_r, out=lay[0])
+        carry_r = run[-1].copy()
+        act = _central_negative_rows(r, j0, j1, e0, n)
+        fl |= act.view(np.uint8)  # ACTIVE_LAYOVER = 1
+        fl |= lay.view(np.uint8) << 1  # behind a fold; the backward pass completes bit 2
+        # Shadow: q below the running max of the nearer samples.
+        _running(np.fmax, qc, run, carry=carry_q)
+        sh = lay
+        np.less(qc[1:], run[:-1], out=sh[1:])
+        if carry_q is None:
+            sh[0] = False
+        else:
+            np.less(qc[0], carry_q, out=sh[0])
+        carry_q = run[-1].copy()
+        act = _central_negative_rows(q, j0, j1, e0, n)
+        sh &= ~act
+        fl |= act.view(np.uint8) << 2  # ACTIVE_SHADOW = 4
+        fl |= sh.view(np.uint8) << 3  # PASSIVE_SHADOW = 8
+    # Layover in front of a fold: r above the running min of the farther samples; passive
+    # layover = (behind or in front) and not active.
+    carry = None
+    for j0 in range(((n - 1) // chunk) * chunk, -1, -chunk):
+        j1 = min(j0 + chunk, n)
+        rc = r_all[j0:j1]
+        run = _running(np.fmin, rc, np.empty_like(rc), reverse=True, carry=carry)
+        lay = np.empty(rc.shape, dtype=bool)
+        np.greater(rc[:-1], run[1:], out=lay[:-1])
+        if carry is None:
+            lay[-1] = False
+        else:
+            np.greater(rc[-1], carry, out=lay[-1])
+        carry = run[0].copy()
+        fl = flags[j0:j1]
+        lay |= (fl & PASSIVE_LAYOVER) > 0
+        lay &= (fl & ACTIVE_LAYOVER) == 0
+        fl &= np.uint8(0xFF ^ PASSIVE_LAYOVER)
+        fl |= lay.view(np.uint8) << 1  # PASSIVE_LAYOVER = 2
     return flags
 
 

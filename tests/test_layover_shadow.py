@@ -456,3 +456,20 @@ def test_running_extrema_equal_numpy_accumulate():
         assert np.array_equal(ls._running(np.fmin, x, np.empty_like(x), reverse=True),
                               np.where(np.isnan(down), np.inf, down))
         assert np.isneginf(ls._running(np.fmax, x, np.empty_like(x))[:3, 7]).all()
+
+
+def test_line_flags_do_not_depend_on_the_chunking():
+    # Chunks carry the running extrema and one sample of context: any chunk size gives the
+    # flags of a single pass over whole lines (with and without a point-sensor geometry).
+    rng = np.random.default_rng(8)
+    for n, m in ((2, 5), (37, 300), (150, 40)):
+        h = (np.cumsum(rng.standard_normal((n, m)), axis=0) * 40.0).astype(np.float32)
+        h[rng.random(h.shape) < 0.05] = np.nan
+        h[: n // 3, : m // 4] = np.nan  # lines entering the DEM late
+        g = np.arange(n) * 10.0
+        for kappa in (np.zeros(m), np.full(m, 1.4e-6)):
+            whole = ls.exact_flags_along(h, g, np.full(m, 0.8), np.full(m, 500.0), kappa, chunk=n)
+            assert (whole & ls.PASSIVE_LAYOVER).any() or n == 2
+            for chunk in (1, 2, 7, 64):
+                assert np.array_equal(ls.exact_flags_along(h, g, np.full(m, 0.8), np.full(m, 500.0), kappa,
+                                                           chunk=chunk), whole)
