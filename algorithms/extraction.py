@@ -103,8 +103,8 @@ def refine_shore(mapped, image_db, valid, land_ring_px=(2, 4)):
     straddling it) returns a blend of water and land power: P = f Pw + (1 - f) Pl, f its water
     fraction. Land is 10-20 dB brighter than calm water, so a dB threshold halfway between
     the classes calls such a pixel land until f is above ~90 %: every lake comes out about
-    half a pixel too small (on simulated lakes with exact truth: precision ~1.0, recall
-    0.86-0.93). The pixel is mostly water (f > 1/2) when P < (Pw + Pl) / 2. Pw is the median
+    half a pixel too small (on simulated lakes with exact truth: precision 0.95-1.0, recall
+    0.86-0.97, median 0.90). The pixel is mostly water (f > 1/2) when P < (Pw + Pl) / 2. Pw is the median
     power of the lake's core (the mapped lake eroded by one pixel), Pl that of the land ring
     land_ring_px pixels outside the lake (medians: robust to speckle and to a few odd pixels).
     Only pixels touching the mapped lake (8-connected, one pixel deep) are tested, so dark
