@@ -366,8 +366,10 @@ def main(argv=None):
     ap.add_argument("--quiet", action="store_true")
     args = ap.parse_args(argv)
     log = (lambda *a: None) if args.quiet else (lambda m: print(m, flush=True))
-    default_method = extraction.METHODS[0]
-    methods = list(dict.fromkeys([default_method] + args.methods)) if default_method in args.methods else args.methods
+    methods = list(dict.fromkeys(args.methods))
+    # The targets and the single-pass runs use maplakes' default method, or the first one asked for.
+    default_method = extraction.METHODS[0] if extraction.METHODS[0] in methods else methods[0]
+    methods = [default_method] + [m for m in methods if m != default_method]
 
     work = args.keep or tempfile.mkdtemp(prefix="glasar_accuracy_")
     os.makedirs(work, exist_ok=True)
@@ -447,7 +449,7 @@ def main(argv=None):
             ra, rd = real_scores[(method, "ascending")], real_scores[(method, "descending")]
             r_single = float(np.median([max(x["iou"], y["iou"]) for x, y in paired(ra, rd)]))
         fa = f"{sum(s['false_alarm'] for s in spurious)}/{len(spurious)}"
-        label = method + (" (default)" if method == default_method else "")
+        label = method + (" (default)" if method == extraction.METHODS[0] else "")
         print(f"{label:<24}{fmt(float(np.median(ious))):>12}{fmt(float(np.min(ious))):>7}"
               f"{fmt(float(np.median(f1s))):>8}{fmt(single):>11}{fa:>10}"
               f"{fmt(float(np.median(r_iou))):>13}{fmt(float(np.min(r_iou))):>7}{fmt(float(np.median(r_f1))):>8}"
