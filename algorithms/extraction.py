@@ -4,8 +4,10 @@ Water is the dark class. The lake is the set of connected water components (8-co
 that touch the inventory lake's shrunk interior (the original's rule: Wu et al. 2025 pick the
 regions containing a point inside the lake; here every component touching the interior is
 kept), cleaned by a morphological opening then closing (3x3, as the original's 10 m kernel)
-and with small holes (speckle inside the water) filled; finally the shore's mixed pixels that
-are mostly water are added (refine_shore).
+and with small holes (speckle inside the water) filled; a lake region whose own histogram
+shows a second, brighter dark class touching the lake (wet snow, shadow) keeps only the
+lake's class (split_lake_region); finally the shore's mixed pixels that are mostly water are
+added (refine_shore).
 """
 import numpy as np
 from scipy import ndimage
@@ -128,3 +130,40 @@ def refine_shore(mapped, image_db, valid, land_ring_px=(2, 4)):
     shore = ndimage.binary_dilation(mapped, structure=_STRUCTURE_8) & ~mapped & usable
     with np.errstate(invalid="ignore"):
         return mapped | (shore & (x < t))
+
+
+def split_lake_region(lake, image_db, interior, min_pixels=50):
+    """The lake region reduced to the lake's own dark class when it holds two.
+
+    The window's threshold separates dark from bright, so a dark surface touching the lake (wet
+    snow at -16..-18 dB beside calm water at -21..-23 dB, radar shadow) joins the lake region
+    and the lake leaks into it. When the region's own histogram is bimodal (the minimum
+    method's test: two peaks after smoothing, the valley at least 20 % below the lower peak;
+    thresholds.minimum) and the lake's interior lies in the darker mode, the brighter mode is
+    another surface: the region becomes the darker class's components touching the interior
+    (no second opening: it would cut the lake's narrow parts). A region of one class (water and its speckle) is unimodal and
+    returned unchanged. Wind-roughened water that the window threshold partly took in forms
+    such a brighter mode too and is dropped with it: the cost of the rule (simulated scenes:
+    lakes beside wet snow 0.26-0.49 -> 0.68-0.93 IoU, some lakes with rough patches -0.1).
+    Returns (mask, threshold in dB or None when not split).
+    """
+    from .thresholds import minimum
+
+    lake = np.asarray(lake, dtype=bool)
+    x = np.asarray(image_db, dtype=np.float64)
+    values = x[lake & np.isfinite(x)]
+    if values.size < min_pixels:
+        return lake.copy(), None
+    try:  # square-root rule for the bins: a few hundred values in 256 bins make spurious peaks
+        t = minimum(values, bins=int(np.clip(np.sqrt(values.size), 16, 256)))
+    except (NoWaterFound, GlasarError):
+        return lake.copy(), None
+    core = lake & np.asarray(interior, dtype=bool) & np.isfinite(x)
+    if not core.any() or not np.median(x[core]) < t:
+        return lake.copy(), None
+    with np.errstate(invalid="ignore"):
+        darker = lake & (x < t)
+    split = select_lake(darker, interior)
+    if not split.any():
+        return lake.copy(), None
+    return split, t

@@ -338,6 +338,7 @@ def extract_and_score(bands_db, valid, lake, area_km2, grid, srs, options, lake_
     mapped = extraction.select_lake(cleaned, interior_mask)
     if not mapped.any():
         return "no water found: no dark water touches the lake interior", fields, None, water, mapped
+    mapped, _ = extraction.split_lake_region(mapped, bands_db[0], interior_mask)
     max_hole = max(4, int(options.max_hole_fraction * mapped.sum()))
     mapped = extraction.fill_small_holes(mapped, max_hole)
     mapped = extraction.refine_shore(mapped, bands_db[0], valid)

@@ -1,5 +1,6 @@
 """extraction.refine_shore: mixed shore pixels that are mostly water join the lake (linear
-mixing of power), hand-worked and on a forward-modelled disc lake."""
+mixing of power), hand-worked and on a forward-modelled disc lake; extraction.split_lake_region:
+a lake region holding a second, brighter dark class (wet snow) keeps the lake's class."""
 import numpy as np
 
 from glasar.algorithms import extraction
@@ -82,3 +83,51 @@ def test_disc_lake_is_unbiased_after_refinement():
 
     assert lake.sum() < 0.92 * truth.sum() and iou(lake) < 0.92  # half a pixel ring short
     assert iou(refined) > 0.98 and abs(int(refined.sum()) - int(truth.sum())) <= 0.02 * truth.sum()
+
+
+def snow_beside_lake(rng, snow_db=-16.0, noise_db=0.8):
+    """Land -7 dB, a 20 x 24 lake at -21 dB (rows 10-30, cols 8-32) and wet snow at snow_db
+    touching its east shore (rows 5-35, cols 32-50); Gaussian dB noise (a filtered image)."""
+    img = np.full((40, 56), -7.0)
+    img[5:35, 32:50] = snow_db
+    img[10:30, 8:32] = -21.0
+    img += rng.normal(0.0, noise_db, img.shape)
+    lake = np.zeros(img.shape, bool)
+    lake[10:30, 8:32] = True
+    interior = np.zeros(img.shape, bool)
+    interior[18:22, 14:20] = True
+    return img, lake, interior
+
+
+def test_wet_snow_touching_the_lake_is_split_off():
+    img, lake, interior = snow_beside_lake(np.random.default_rng(1))
+    valid = np.ones(img.shape, bool)
+    water, info = extraction.classify_water([img], valid, "otsu")
+    assert -14 < info["threshold_db"] < -9  # the window's split: water and snow vs land
+    region = extraction.select_lake(extraction.open_close(water), interior)
+    assert region[5:35, 32:50].mean() > 0.95  # the snow patch leaked into the lake region
+    split, t = extraction.split_lake_region(region, img, interior)
+    assert -20 < t < -17  # the valley between -21 and -16 dB
+    iou = (split & lake).sum() / (split | lake).sum()
+    assert iou > 0.97 and not split[:, 33:].any()
+
+
+def test_one_class_regions_and_snow_lakes_are_left_alone():
+    img, lake, interior = snow_beside_lake(np.random.default_rng(2))
+    # water only (no snow): the region's histogram has one mode
+    only_water = img.copy()
+    only_water[5:35, 32:50] = -7.0 + np.random.default_rng(3).normal(0, 0.8, (30, 18))
+    region = extraction.select_lake(only_water < -12, interior)
+    out, t = extraction.split_lake_region(region, only_water, interior)
+    assert t is None and (out == region).all()
+    # the inventory lake is the snow patch (e.g. a drained lake beside a pond): its interior lies
+    # in the brighter mode, nothing is split off
+    snow_interior = np.zeros(img.shape, bool)
+    snow_interior[18:22, 40:44] = True
+    region = extraction.select_lake(img < -12, snow_interior)
+    out, t = extraction.split_lake_region(region, img, snow_interior)
+    assert t is None and (out == region).all()
+    # too few pixels to judge a histogram
+    small = np.zeros(img.shape, bool)
+    small[19:21, 15:18] = True
+    assert extraction.split_lake_region(small, img, interior)[1] is None
