@@ -179,7 +179,7 @@ def main():
         print(f"workers={w}: {dt:7.1f} s, {len(lakes) / dt:6.1f} lakes/s, mapped {len(ok)}/{len(lakes)}, "
               f"median IoU {np.median(ious):.3f}{same}; CPU {1000 * cpu / len(lakes):.1f} ms/lake (main "
               f"{1000 * cpu_main / len(lakes):.1f}, workers {1000 * cpu_workers / len(lakes):.1f}), cores busy "
-              f"{cpu / dt:.2f}; peak RSS main {own:.0f} MB, largest worker {children:.0f} MB")
+              f"{cpu / dt:.2f}; peak RSS main {own:.0f} MB, largest child process {children:.0f} MB")
     if 1 in timings and 2 in timings:
         ceiling_after = machine_speedup()
         speedup = timings[1] / timings[2]
