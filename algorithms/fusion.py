@@ -184,8 +184,14 @@ def combine(asc, desc, mask_a=None, mask_d=None, how="mean"):
 
 
 def fuse(asc_db, desc_db, mask_a=None, mask_d=None, normalisation="median_offset", how="mean",
-         brightening_tolerance_db=None):
+         brightening_tolerance_db=None, keep_db=False):
     """Normalise, add data-derived distortion bits (when a tolerance is given) and combine.
+
+    ``keep_db``: the z-score normalisations are mapped back onto the descending pass's dB scale,
+    x_db = z * std_d + mean_d (mean and std over its valid undistorted pixels, as in ``zscore``),
+    so the fused image stays in dB (z-score then becomes mean/std matching of the ascending pass
+    onto the descending one, histogram matching a match onto the descending dB histogram) and
+    the brightening tolerance applies to every normalisation.
 
     Returns (fused, source, info) where info holds the normalisation figures and the final
     masks used ('mask_asc', 'mask_desc').
@@ -196,7 +202,16 @@ def fuse(asc_db, desc_db, mask_a=None, mask_d=None, normalisation="median_offset
     ma = np.zeros(a.shape, np.uint8) if mask_a is None else np.asarray(mask_a, np.uint8).copy()
     md = np.zeros(d.shape, np.uint8) if mask_d is None else np.asarray(mask_d, np.uint8).copy()
     a_n, d_n, info = normalise(a, d, normalisation, ma, md)
-    if brightening_tolerance_db is not None and normalisation in ("none", "median_offset"):
+    in_db = normalisation in ("none", "median_offset")
+    if keep_db and not in_db:
+        use = np.isfinite(d) & (md == 0)
+        use = use if use.sum() >= 2 else np.isfinite(d)
+        mean, std = float(d[use].mean()), float(d[use].std())
+        a_n = (a_n * np.float32(std) + np.float32(mean)).astype(np.float32)
+        d_n = d
+        info.update(target_mean_db=mean, target_std_db=std)
+        in_db = True
+    if brightening_tolerance_db is not None and in_db:
         ba, bd = brightening_masks(a_n, d_n, brightening_tolerance_db)
         ma |= ba
         md |= bd

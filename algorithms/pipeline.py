@@ -47,6 +47,9 @@ def coverage_note(valid_fraction):
     return f": only {valid_fraction:.{digits}%} of the lake has SAR data"
 
 
+COMBINE_CHOICES = ("mean", "max", "min")  # one fused image per lake (fuseascdesc also offers "all")
+
+
 @dataclass
 class Options:
     method: str = "otsu"
@@ -257,9 +260,11 @@ def map_lake(lake_input, asc, desc, options, footprints=None, keep_arrays=False)
         desc_db = [np.full_like(d, np.nan) for d in desc_db]
 
     fused, sources, masks = [], None, None
+    normalisation = options.normalisation if passes == "ascending+descending" else "none"  # one pass: nothing to align
     for a, d in zip(asc_db, desc_db):
-        f, s, info = fusion.fuse(a, d, *(dem_masks or (None, None)), normalisation=options.normalisation,
-                                 how=options.combine, brightening_tolerance_db=options.fusion_tolerance_db)
+        f, s, info = fusion.fuse(a, d, *(dem_masks or (None, None)), normalisation=normalisation,
+                                 how=options.combine, brightening_tolerance_db=options.fusion_tolerance_db,
+                                 keep_db=True)
         fused.append(f)
         if sources is None:
             sources, masks = s, (info["mask_asc"], info["mask_desc"])
@@ -454,6 +459,8 @@ def validate_options(options):
         raise GlasarError(f"unknown passes {options.passes!r}; choose one of {', '.join(PASS_CHOICES)}")
     if options.normalisation not in fusion.NORMALISATIONS:
         raise GlasarError(f"unknown normalisation {options.normalisation!r}")
+    if options.combine not in COMBINE_CHOICES:
+        raise GlasarError(f"unknown combination {options.combine!r}; choose one of {', '.join(COMBINE_CHOICES)}")
     if options.dem_path:
         from .slope_correction import MODELS
 

@@ -19,7 +19,7 @@ from qgis.core import (
 )
 
 from ..algorithms import GlasarError
-from ..algorithms import extraction, inventory_run, pipeline, speckle, units
+from ..algorithms import extraction, fusion, inventory_run, pipeline, speckle, units
 from ..ui import report as html_report
 from . import lake_io, styling
 from .base import GlasarAlgorithm
@@ -39,6 +39,8 @@ class MapLakesAlgorithm(GlasarAlgorithm):
     RESOLUTION = "RESOLUTION"
     FUSION_TOLERANCE = "FUSION_TOLERANCE"
     PASSES = "PASSES"
+    NORMALIZATION = "NORMALIZATION"
+    COMBINE = "COMBINE"
     WORKERS = "WORKERS"
     SCENES = "SCENES"
     SLOPE_MODEL = "SLOPE_MODEL"
@@ -188,6 +190,19 @@ class MapLakesAlgorithm(GlasarAlgorithm):
             "otherwise their mean.",
             advanced=True,
         )
+        p = QgsProcessingParameterEnum(self.NORMALIZATION, self.tr("Normalisation of the ascending pass"),
+                                       options=list(fusion.NORMALISATIONS), defaultValue="median_offset")
+        p.setUsesStaticStrings(True)
+        self.add_param(p, "How the ascending pass is aligned to the descending one before fusion: median_offset "
+                          "(default, as the published notebook: the median dB difference over pixels clean in both), "
+                          "none, zscore (mean and standard deviation matched) or histogram_matching (z-score, then "
+                          "CDF matching, as the older notebook). The fused image stays on the descending pass's dB "
+                          "scale.", advanced=True)
+        p = QgsProcessingParameterEnum(self.COMBINE, self.tr("Combination where both passes are clean"),
+                                       options=list(pipeline.COMBINE_CHOICES), defaultValue="mean")
+        p.setUsesStaticStrings(True)
+        self.add_param(p, "mean (default), max or min of the two passes where both are valid and undistorted; "
+                          "elsewhere the clean pass is taken.", advanced=True)
         p = QgsProcessingParameterEnum(self.PASSES, self.tr("Passes used"), options=list(pipeline.PASS_CHOICES),
                                        defaultValue="both")
         p.setUsesStaticStrings(True)
@@ -235,6 +250,8 @@ class MapLakesAlgorithm(GlasarAlgorithm):
             slope_model=self.parameterAsEnumString(parameters, self.SLOPE_MODEL, context),
             incidence_deg=self.parameterAsDouble(parameters, self.INCIDENCE, context),
             passes=self.parameterAsEnumString(parameters, self.PASSES, context) or "both",
+            normalisation=self.parameterAsEnumString(parameters, self.NORMALIZATION, context) or "median_offset",
+            combine=self.parameterAsEnumString(parameters, self.COMBINE, context) or "mean",
         )
 
     def _dem_path(self, parameters, context):

@@ -76,6 +76,18 @@ def test_tsho_rolpa_both_pairs(glasar_provider, tsho_rolpa, tmp_path, year):
     assert "skipped: lake outside both scenes" in statuses
 
 
+@pytest.mark.parametrize("normalization, combine", [("none", "max"), ("median_offset", "mean"), ("zscore", "min"),
+                                                    ("histogram_matching", "mean")])
+def test_fusion_options(glasar_provider, tsho_rolpa, tmp_path, normalization, combine):
+    """NORMALIZATION and COMBINE as static strings: every normalisation keeps the fused image on the
+    descending pass's dB scale (threshold in the plausible dB range) and maps Tsho Rolpa with both passes."""
+    res = run(tsho_params(tsho_rolpa, "2022", tmp_path, NORMALIZATION=normalization, COMBINE=combine))
+    tsho = {r["lake_id"]: r for r in read_csv(res["TABLE"])}["GL086863E28114N"]
+    assert tsho["status"] == "ok" and tsho["passes"] == "ascending+descending"
+    assert float(tsho["iou"]) >= 0.84, tsho
+    assert -30.0 < float(tsho["threshold_db"]) < -8.0
+
+
 def test_selected_features_only_and_id_field(glasar_provider, tsho_rolpa, tmp_path):
     from qgis.core import QgsProcessingFeatureSourceDefinition
 

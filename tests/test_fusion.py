@@ -114,3 +114,24 @@ def test_lake_contrast():
     ring = ~lake
     assert F.lake_contrast_db(img, lake, ring) == pytest.approx(12.0)
     assert np.isnan(F.lake_contrast_db(img, np.zeros_like(lake), ring))
+
+
+@pytest.mark.parametrize("normalisation", ["zscore", "histogram_matching"])
+def test_zscore_normalisations_kept_on_the_descending_db_scale(normalisation):
+    """keep_db: an ascending pass that is a linear transform of the descending one (2 d + 5) maps back
+    exactly onto it (z-scores agree, then z * std_d + mean_d); the fused mean is then d itself."""
+    rng = np.random.default_rng(3)
+    d = rng.normal(-14.0, 3.0, (40, 40)).astype(np.float32)
+    a = 2 * d + 5
+    fused, source, info = F.fuse(a, d, normalisation=normalisation, keep_db=True, brightening_tolerance_db=6.0)
+    # histogram matching interpolates between the target's sorted values: exact up to float32 rounding
+    np.testing.assert_allclose(fused, d, atol=2e-4)
+    assert info["target_mean_db"] == pytest.approx(float(d.mean()), abs=1e-4)
+    assert info["target_std_db"] == pytest.approx(float(d.std()), abs=1e-4)
+    assert (source == F.SOURCE_BOTH).all()
+    a[0, :5] = np.nan  # nodata in one pass: the other, untouched
+    fused, source, _ = F.fuse(a, d, normalisation=normalisation, keep_db=True)
+    np.testing.assert_array_equal(fused[0, :5], d[0, :5])
+    assert (source[0, :5] == F.SOURCE_DESC).all()
+    z, _, _ = F.fuse(a, d, normalisation=normalisation)  # without keep_db: z-scores
+    assert abs(float(np.nanmean(z))) < 0.05 and float(np.nanstd(z)) == pytest.approx(1.0, abs=0.05)
