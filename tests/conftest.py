@@ -32,9 +32,14 @@ def sample_dir():
 
 
 @pytest.fixture(scope="session")
-def tsho_rolpa(sample_dir):
-    """Paths of the bundled Tsho Rolpa pairs and the ICIMOD 2020 inventory clip."""
+def tsho_rolpa(sample_dir, tmp_path_factory):
+    """Paths of the bundled Tsho Rolpa pairs and the ICIMOD 2020 inventory clip. The inventory is a
+    session copy: QGIS opens GeoPackages for update and would rewrite the bundled file."""
+    import shutil
+
     d = sample_dir / "tsho_rolpa"
+    inventory = tmp_path_factory.mktemp("inventory") / "HKHLAKEDB_2020_rolwaling_khumbu_wgs84.gpkg"
+    shutil.copyfile(sample_dir / "lakes" / inventory.name, inventory)
     return {
         "asc_2022": str(d / "S1A_20220725T122232_ASC_RTC20_gamma0_VV_tshoRolpa.tif"),
         "desc_2022": str(d / "S1A_20220728T001131_DSC_RTC20_gamma0_VV_tshoRolpa.tif"),
@@ -43,7 +48,7 @@ def tsho_rolpa(sample_dir):
         "asc_2021": str(d / "S1A_20210725T121355_ASC_RTC20_gamma0_VV_tshoRolpa.tif"),
         "desc_2021": str(d / "S1A_20210721T001135_DSC_RTC20_gamma0_VV_tshoRolpa.tif"),
         "aoi": str(d / "tshoRolpaAOI.geojson"),
-        "inventory": str(sample_dir / "lakes" / "HKHLAKEDB_2020_rolwaling_khumbu_wgs84.gpkg"),
+        "inventory": str(inventory),
     }
 
 
