@@ -12,6 +12,7 @@ the darker cluster; with k > 2 a water body split into a dark and a darker clust
 while a separate land class (wet snow, moraine) stays land.
 """
 import contextlib
+import functools
 
 import numpy as np
 
@@ -49,15 +50,24 @@ def _prepare(features, seed, max_samples):
     return f, train, rng
 
 
+@functools.lru_cache(maxsize=None)
+def _threadpools():
+    """threadpoolctl's view of the loaded OpenMP/BLAS libraries, made once per process (scanning
+    them costs ~3 ms, once per lake otherwise); scikit-learn's own are loaded by then."""
+    try:
+        import sklearn.cluster  # noqa: F401 (loads the OpenMP runtime the controller must see)
+        from threadpoolctl import ThreadpoolController
+    except ImportError:  # pragma: no cover - threadpoolctl ships with scikit-learn
+        return None
+    return ThreadpoolController()
+
+
 def single_thread():
     """Context running scikit-learn's OpenMP/BLAS code on one thread. On a per-lake window
     (<= 20000 training pixels) threads buy nothing, and when the cores are busy OpenMP's
     spinning threads make k-means 10-50 times slower (measured: 6 ms vs 40-400 ms)."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover - threadpoolctl ships with scikit-learn
-        return contextlib.nullcontext()
-    return threadpool_limits(limits=1)
+    controller = _threadpools()
+    return contextlib.nullcontext() if controller is None else controller.limit(limits=1)
 
 
 def water_clusters(centres_first):
