@@ -11,6 +11,7 @@
 """
 import concurrent.futures as cf
 import dataclasses
+import functools
 import hashlib
 import json
 import multiprocessing
@@ -88,10 +89,23 @@ def _file_signature(path):
         return [str(path), None, None]
 
 
+@functools.lru_cache(maxsize=None)
+def code_fingerprint():
+    """Hash of the science code (every algorithms/*.py): results journalled by another version of
+    GLaSAR are not reused."""
+    folder = os.path.dirname(os.path.abspath(__file__))
+    digest = hashlib.sha256()
+    for name in sorted(f for f in os.listdir(folder) if f.endswith(".py")):
+        with open(os.path.join(folder, name), "rb") as fh:
+            digest.update(name.encode() + b"\0" + fh.read())
+    return digest.hexdigest()
+
+
 def run_fingerprint(source, options):
-    """Hash of what decides every lake's result: the inputs (path, size, mtime) and options."""
+    """Hash of what decides every lake's result: the inputs (path, size, mtime), the options and
+    the code."""
     payload = {"version": JOURNAL_VERSION, "source": source.fingerprint(), "options": dataclasses.asdict(options),
-               "dem": _file_signature(options.dem_path) if options.dem_path else None}
+               "dem": _file_signature(options.dem_path) if options.dem_path else None, "code": code_fingerprint()}
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
 
 

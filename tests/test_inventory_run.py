@@ -95,3 +95,19 @@ def test_workers_that_cannot_start_fall_back_to_this_process(scene, monkeypatch)
     res = R.run_inventory(lakes[:6], asc, desc, P.Options(speckle_filter="none"), workers=2, log=messages.append)
     assert any("could not start" in m for m in messages)
     assert all(P.is_mapped(r.status) for r in res)
+
+
+def test_journal_of_another_code_version_is_not_reused(scene, tmp_path, monkeypatch):
+    """Results journalled by another version of the science code are recomputed, not reused."""
+    asc, desc, lakes = scene
+    opts = P.Options(speckle_filter="none")
+    journal = str(tmp_path / "out.gpkg.glasar-journal.jsonl")
+    R.run_inventory(lakes[:3], asc, desc, opts, workers=1, journal_path=journal)
+    messages = []
+    R.run_inventory(lakes[:3], asc, desc, opts, workers=1, journal_path=journal, log=messages.append)
+    assert any("resuming: 3 of 3 lakes" in m for m in messages)  # same code: taken from the journal
+    assert len(R.code_fingerprint()) == 64
+    monkeypatch.setattr(R, "code_fingerprint", lambda: "another version")
+    messages.clear()
+    R.run_inventory(lakes[:3], asc, desc, opts, workers=1, journal_path=journal, log=messages.append)
+    assert not any("resuming" in m for m in messages)
