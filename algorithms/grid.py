@@ -136,7 +136,14 @@ def warp_band(path, band, grid, resampling="bilinear", src_nodata=None):
         x0, x1 = max(c0, 0), min(c0 + grid.cols, src.RasterXSize)
         y0, y1 = max(r0, 0), min(r0 + grid.rows, src.RasterYSize)
         if x1 > x0 and y1 > y0:
-            arr[y0 - r0:y1 - r0, x0 - c0:x1 - c0] = src.GetRasterBand(band).ReadAsArray(x0, y0, x1 - x0, y1 - y0)
+            try:
+                block = src.GetRasterBand(band).ReadAsArray(x0, y0, x1 - x0, y1 - y0)
+            except RuntimeError as exc:  # e.g. a truncated or corrupt file
+                raise GlasarError(f"GDAL could not read a window of {path} (truncated or corrupt file?): "
+                                  f"{exc}") from None
+            if block is None:
+                raise GlasarError(f"GDAL could not read a window of {path} (truncated or corrupt file?)")
+            arr[y0 - r0:y1 - r0, x0 - c0:x1 - c0] = block
         return _nodata_to_nan(arr, src_nodata)
     if src.RasterCount > 1:
         # GDAL < 3.7 warps have no band selection: a one-band virtual view reads nothing extra.

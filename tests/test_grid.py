@@ -83,3 +83,22 @@ def test_shared_reads_keep_rasters_open_only_inside_the_block(tmp_path):
         assert len(grid_mod._OPEN.datasets) == 1
     assert grid_mod._OPEN.datasets is None
     assert np.array_equal(a, b) and a[0, 0] == arr[1, 2]
+
+
+def test_aligned_read_of_a_truncated_file_is_a_clear_error(tmp_path):
+    """The plain windowed read (grid on the raster's own lattice) names the file and the likely cause,
+    like the warp path, instead of GDAL's bare RuntimeError."""
+    from osgeo import gdal
+
+    import bad_inputs as B
+
+    from glasar.algorithms import GlasarError
+    from glasar.algorithms.grid import Grid
+
+    path = B.truncated_tif(tmp_path)
+    ds = gdal.Open(path)
+    gt = ds.GetGeoTransform()
+    grid = Grid(ds.GetProjection(), gt[0], gt[3], gt[1], ds.RasterYSize, ds.RasterXSize)
+    ds = None
+    with pytest.raises(GlasarError, match="could not read a window of .*truncated or corrupt"):
+        warp_band(path, 1, grid)
