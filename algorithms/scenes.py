@@ -936,9 +936,11 @@ def select_for_window(catalogue, window, start, end, orbit_pass, *, relative_orb
                             "RELATIVE_ORBIT keeps one track)")
     else:
         in_pass = [sid for sid, (st, why) in sel.reasons.items()]
+        unreadable = [f"{sid}: {why}" for sid, (st, why) in sel.reasons.items() if why.startswith("window unreadable")]
         sel.message = (f"no {orbit_pass.lower()} scene between {s:%Y-%m-%d} and "
                        f"{e - _dt.timedelta(days=1):%Y-%m-%d} reaches the window"
-                       + (f" ({len(in_pass)} considered)" if in_pass else ""))
+                       + (f" ({len(in_pass)} considered)" if in_pass else "")
+                       + (f"; unreadable: {'; '.join(unreadable)}" if unreadable else ""))
     return sel
 
 

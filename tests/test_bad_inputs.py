@@ -25,6 +25,7 @@ from osgeo import gdal, ogr
 from qgis.core import QgsProcessingException, QgsVectorLayer
 
 import bad_inputs as B
+from rasters import write_geotiff
 
 gdal.UseExceptions()
 SCENE_DATES = {"START": "2023-07-01", "END": "2023-08-30"}
@@ -71,6 +72,8 @@ class Files:
         # unreadable files, each alone in its folder (selectscenes and SCENES take folders)
         self.text_tif = B.text_tif(d("text"))
         self.truncated = B.truncated_tif(d("truncated"))
+        self.truncated_in_folder = B.truncated_tif(d("truncfolder"))  # beside a good descending scene
+        write_geotiff(os.path.join(d("truncfolder"), B.DSC_NAME), B.scene_power(2), B.GT, nodata=0)
         self.header_only = B.header_only_tif(d("header"))
         self.text_dem = B.text_tif(d("textdem"), name="dem.tif")
         # DEMs
@@ -357,6 +360,12 @@ STATUSES = [
      ok(iou=(0.58, 0.6), valid=0.6, area_pred=(0.56, 0.60), note=": only 60% of the lake has SAR data")),
     ("outside", "extractlakes", lambda F: {"INVENTORY": F.inv_outside}, "outside",
      status("skipped: lake outside the raster")),
+    # a folder of scenes whose only ascending scene is truncated: the lake's status names the file and why
+    ("truncated-in-SCENES", "maplakes",
+     lambda F: {"ASCENDING": None, "DESCENDING": None, "SCENES": folder_of(F.truncated_in_folder), **SCENE_DATES},
+     "lake", status(r"skipped: no ascending scene \(no ascending scene between .* reaches the window "
+                    r"\(1 considered\); unreadable: S1A_20230801T121000_ASC_trunc.*: window unreadable: "
+                    r"GDAL could not read a window of .*truncated or corrupt.*\)")),
 ]
 
 
