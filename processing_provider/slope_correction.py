@@ -121,10 +121,13 @@ class SlopeCorrectionAlgorithm(GlasarAlgorithm):
                     raise GlasarError(f"{scene.name}: GDAL cannot read its pixels, the file is truncated or "
                                       f"corrupt ({exc})") from None
                 unit = declared
-                if unit == "auto":
-                    unit, reason = units.detect_units(raw, scene.units_hint)
-                    feedback.pushInfo(self.tr("{}: {}").format(pol, reason))
-                units.check_units(raw, unit)
+                try:
+                    if unit == "auto":
+                        unit, reason = units.detect_units(raw, scene.units_hint)
+                        feedback.pushInfo(self.tr("{}: {}").format(pol, reason))
+                    units.check_units(raw, unit)
+                except GlasarError as exc:  # e.g. an all-nodata band: say which file and band
+                    raise GlasarError(f"{scene.name}, band {pol}: {exc}") from None
                 bands[pol] = units.to_db(raw, unit)
             feedback.pushInfo(self.tr("Bands {}; look azimuth {:.2f} deg (grid); model {}").format(
                 ", ".join(bands), s["look"], model))
