@@ -45,7 +45,8 @@ theta_loc the local incidence angle from the DEM normal. The class values are ty
 C-band VV levels of glacial terrain, model settings rather than fits to data (wet snow is
 dark because liquid water absorbs, cf. Nagler et al. 2016, Remote Sens. 8, 348; calm water
 is specular, wind roughens it): land/rock -8, glacier -10, dark wet snow -18, calm water
--24.5 (plus noise: about -22.4 observed), wind-roughened water -13.5 dB; VH 7-7.5 dB lower.
+-24.5 (plus noise: about -22.4 observed), wind-roughened water -13.5 dB; VH 7-7.5 dB lower,
+except wind-roughened water, whose VH stays at -31 dB, below the noise (Vachon and Wolfe 2011).
 """
 import datetime as _dt
 import json
@@ -102,7 +103,10 @@ BACKSCATTER = {
     GLACIER: Backscatter(-10.0, -17.5, 2.0, 0.7),
     WET_SNOW: Backscatter(-18.0, -25.0, 2.0, 0.7),
     WATER: Backscatter(-24.5, -32.0, 5.0, 0.0),
-    ROUGH_WATER: Backscatter(-13.5, -21.0, 3.0, 0.0),
+    # Wind roughens water by short (Bragg) waves that hardly depolarise: VV -13.5 dB at 35 deg is
+    # about 7-9 m/s (CMOD5), where C-band VH is 0.58 U10 - 35.65 dB ~ -31 dB, incidence-independent
+    # (Vachon and Wolfe 2011, IEEE GRSL 8, 456): below the NESZ, unlike land's VH.
+    ROUGH_WATER: Backscatter(-13.5, -31.0, 3.0, 0.0),
 }
 
 
