@@ -62,6 +62,8 @@ from osgeo import gdal, ogr, osr
 from scipy import ndimage
 
 from . import GlasarError, __version__
+from . import s1_metadata as s1
+from . import terrain
 from .grid import Grid, polygonize, warp_band
 from .lake_geometry import WGS84, srs_from_epsg, srs_from_wkt, utm_epsg
 
@@ -965,7 +967,9 @@ def write_simulation(sim, output_folder, dem_path="", log=None):
     """Write a Simulation as a user would have it; every file appears whole or not at all.
 
     Files: sim_<seed>_ASC.tif / sim_<seed>_DSC.tif (bands VV, VH, angle; Float32 sigma0 dB;
-    nodata NaN; tags PASS, HEADING, ACQUISITION_TIME, UNITS=dB), dem_30m.tif (the simulation
+    nodata NaN; tags PASS, HEADING (platform heading from true north, as Sentinel-1
+    annotations), HEADING_LOCAL (true north, at the scene), LOOK_AZIMUTH (grid), ACQUISITION_TIME,
+    UNITS=dB), dem_30m.tif (the simulation
     DEM with its lake surfaces, averaged to 30 m over scene + margin), lakes_truth.gpkg,
     inventory.gpkg (perturbed historical inventory, field lake_id), layover_shadow_asc.tif /
     layover_shadow_dsc.tif (UInt8 bits 1/2/4/8), classes_truth.tif and simulation.json.
@@ -986,6 +990,21 @@ def write_simulation(sim, output_folder, dem_path="", log=None):
     return final
 
 
+def pass_headings(geometry, grid):
+    """Headings of a pass for the scene's tags. The simulator flies along ``heading_deg`` in
+    **grid** coordinates (its look azimuth is heading + 90 on the grid); Sentinel-1 metadata
+    gives the heading from **true** north at the nadir track (annotation ``platformHeading``).
+    Returns {'grid', 'local': true-north heading at the scene centre (grid heading minus the
+    grid azimuth of true north there), 'platform': that local heading carried to the nadir
+    track (:func:`s1_metadata.platform_from_local_heading`, at the pass's centre incidence)},
+    the last two in (-180, 180] as in the annotation."""
+    cx, cy = terrain.grid_centre(grid)
+    local = s1.wrap180(geometry.heading_deg - terrain.true_north_grid_azimuth(grid.srs_wkt, cx, cy))
+    lon, lat = terrain.centre_lonlat(grid.srs_wkt, cx, cy)
+    platform = s1.platform_from_local_heading(local, lon, lat, geometry.incidence_deg)
+    return {"grid": float(geometry.heading_deg), "local": local, "platform": platform}
+
+
 def _write_all(sim, folder, dem_path):
     g = sim.scene_grid
     seed = sim.seed
@@ -1004,8 +1023,10 @@ def _write_all(sim, folder, dem_path):
     tags = {"ASCENDING": "ASC", "DESCENDING": "DSC"}
     for name, pr in sim.passes.items():
         geo = pr.geometry
+        headings = pass_headings(geo, g)
         p = os.path.join(folder, f"sim_{seed}_{tags[name]}.tif")
-        md = {"PASS": name, "HEADING": f"{geo.heading_deg:.3f}", "ACQUISITION_TIME": geo.acquisition_time,
+        md = {"PASS": name, "HEADING": f"{headings['platform']:.4f}", "HEADING_LOCAL": f"{headings['local']:.4f}",
+              "ACQUISITION_TIME": geo.acquisition_time,
               "UNITS": "dB", "QUANTITY": "sigma0", "PLATFORM": "simulated Sentinel-1 IW",
               "SIMULATOR": "GLaSAR algorithms.simulate", "SEED": seed,
               "INCIDENCE_CENTRE": f"{geo.incidence_deg:.3f}", "LOOK_AZIMUTH": f"{geo.look_azimuth_deg:.3f}"}
@@ -1014,10 +1035,12 @@ def _write_all(sim, folder, dem_path):
         paths[f"scene_{tags[name].lower()}"] = p
         q = os.path.join(folder, f"layover_shadow_{tags[name].lower()}.tif")
         _write_tif(q, g, [pr.bits], gdal.GDT_Byte, descriptions=["layover_shadow"],
-                   metadata={"PASS": name, "HEADING": f"{geo.heading_deg:.3f}",
+                   metadata={"PASS": name, "HEADING": f"{headings['platform']:.4f}",
+                             "HEADING_LOCAL": f"{headings['local']:.4f}", "LOOK_AZIMUTH": f"{geo.look_azimuth_deg:.3f}",
                              "BITS": "1 active layover, 2 passive layover, 4 active shadow, 8 passive shadow"})
         paths[f"layover_shadow_{tags[name].lower()}"] = q
-        summary["passes"][name] = {"heading_deg": geo.heading_deg, "look_azimuth_deg": geo.look_azimuth_deg,
+        summary["passes"][name] = {"heading_deg": geo.heading_deg, "heading_local_deg": headings["local"],
+                                   "platform_heading_deg": headings["platform"], "look_azimuth_deg": geo.look_azimuth_deg,
                                    "incidence_centre_deg": geo.incidence_deg,
                                    "acquisition_time": geo.acquisition_time,
                                    "layover_fraction": float(np.mean((pr.bits & LAYOVER) > 0)),

@@ -179,6 +179,29 @@ def look_azimuth(heading_deg, srs_wkt=None, x=None, y=None, looking="right"):
     return float((heading_deg + side + conv) % 360.0)
 
 
+def tagged_look_azimuth(metadata, srs_wkt, x, y):
+    """Look direction from a raster's own geometry tags, or None when it has neither:
+
+    * ``LOOK_AZIMUTH``: grid azimuth of the look direction in the raster's own CRS (written by
+      the GLaSAR simulator), used as it is;
+    * ``HEADING_LOCAL``: the along-track direction at the scene, deg from true north (written by
+      the scene catalogue and the Earth Engine export), converted to grid north at (x, y).
+
+    ``HEADING`` is the platform heading (Sentinel-1 annotation ``platformHeading``, at the nadir
+    track) and is not read here. Returns (look azimuth, tag name)."""
+    md = {str(k).upper(): v for k, v in (metadata or {}).items()}
+    for key in ("LOOK_AZIMUTH", "HEADING_LOCAL"):
+        try:
+            v = float(md.get(key, ""))
+        except ValueError:
+            continue
+        if math.isfinite(v):
+            if key == "LOOK_AZIMUTH":
+                return float(v % 360.0), key
+            return look_azimuth(v, srs_wkt, x, y), key
+    return None
+
+
 # --------------------------------------------------------------------------------------------
 # Slopes
 # --------------------------------------------------------------------------------------------

@@ -253,28 +253,14 @@ def same_resolution(seed, size_km, folder, scene):
     return counts10, point_counts
 
 
-def true_north_heading(scene_path):
-    """The pass heading from true north. The simulator's LOOK_AZIMUTH tag is exact (grid azimuth);
-    its HEADING tag holds the heading in grid coordinates too (look azimuth - 90), which
-    glasar:layovershadow would read as a true-north heading, turning the look direction by the
-    meridian convergence (about 1.3 deg in these UTM 32N scenes). So HEADING is given explicitly."""
-    from glasar.algorithms import terrain
-
-    ds = gdal.Open(scene_path)
-    look = float(ds.GetMetadata()["LOOK_AZIMUTH"])
-    gt, wkt = ds.GetGeoTransform(), ds.GetProjection()
-    x, y = gt[0] + gt[1] * ds.RasterXSize / 2, gt[3] + gt[5] * ds.RasterYSize / 2
-    conv = terrain.true_north_grid_azimuth(wkt, x, y)
-    return (look - 90.0 - conv) % 360.0
-
-
 def layover_shadow_counts(scene, folder, tag="ls"):
     """Intersection and union pixel counts of layover and of shadow (forecast vs truth), both passes."""
     counts = {"layover": [0, 0], "shadow": [0, 0]}
     for key in ("asc", "desc"):
         out = os.path.join(folder, f"{tag}_{key}.tif")
+        # No HEADING: glasar:layovershadow reads the scene's LOOK_AZIMUTH tag, as maplakes does.
         run_alg("glasar:layovershadow", {"DEM": scene["dem"], "INPUT": scene[key], "METHOD": "exact",
-                                         "HEADING": true_north_heading(scene[key]), "OUTPUT": out})
+                                         "OUTPUT": out})
         pred, truth = read_band(out), read_band(scene["ls"][key])
         ok = pred != 255
         for name, bits in (("layover", LAYOVER), ("shadow", SHADOW)):

@@ -50,12 +50,20 @@ def scene_inputs(alg, parameters, context, feedback, input_key, heading_key, nea
     scene = sar_io.open_scene(layer.source())
     grid = terrain.scene_grid(scene.geotransform, scene.size, scene.srs_wkt)
     heading = _number(alg, parameters, heading_key, context)
-    if heading is None:
-        heading = scene.heading
-        if heading is not None:
-            feedback.pushInfo(alg.tr("Heading {:.2f} deg from the raster's HEADING tag").format(heading))
     spacing = terrain.grid_spacing(grid)
-    look = terrain.look_azimuth(heading, grid.srs_wkt, *terrain.grid_centre(grid))
+    centre = terrain.grid_centre(grid)
+    tagged = None if heading is not None else terrain.tagged_look_azimuth(scene.metadata, grid.srs_wkt, *centre)
+    if tagged is not None:  # the raster's own look direction (same order as maplakes)
+        look = tagged[0]
+        heading = scene.heading if scene.heading is not None else \
+            (look - 90.0 - terrain.true_north_grid_azimuth(grid.srs_wkt, *centre) + 180.0) % 360.0 - 180.0
+        feedback.pushInfo(alg.tr("Look azimuth {:.3f} deg from the raster's {} tag").format(look, tagged[1]))
+    else:
+        if heading is None:
+            heading = scene.heading
+            if heading is not None:
+                feedback.pushInfo(alg.tr("Heading {:.2f} deg from the raster's HEADING tag").format(heading))
+        look = terrain.look_azimuth(heading, grid.srs_wkt, *centre)
     if "angle" in scene.bands:
         inc = warp_band(scene.path, scene.bands["angle"], grid, resampling="nearest").astype(np.float64)
         feedback.pushInfo(alg.tr("Incidence from the raster's angle band ({:.2f}..{:.2f} deg)").format(

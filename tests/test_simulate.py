@@ -10,7 +10,9 @@ from osgeo import gdal, ogr
 from scipy import ndimage
 
 from glasar.algorithms import GlasarError
+from glasar.algorithms import s1_metadata as s1
 from glasar.algorithms import simulate as S
+from glasar.algorithms import terrain
 from glasar.algorithms.grid import Grid
 from glasar.algorithms.lake_geometry import srs_from_epsg
 from glasar.algorithms.sar_io import open_scene
@@ -395,7 +397,33 @@ def test_written_scenes_are_readable_as_sentinel1(written):
         sc = open_scene(p)
         assert sc.bands == {"VV": 1, "VH": 2, "angle": 3}
         assert sc.orbit_pass == orbit
-        assert abs(sc.heading - heading) <= 1.5
+        # HEADING is the platform heading from true north (annotation convention, (-180, 180]);
+        # HEADING_LOCAL the true-north heading at the scene; LOOK_AZIMUTH the grid look direction.
+        md = gdal.Open(str(p)).GetMetadata()
+        look, local = float(md["LOOK_AZIMUTH"]), float(md["HEADING_LOCAL"])
+        ds0 = gdal.Open(str(p))
+        gt = ds0.GetGeoTransform()
+        cx, cy = gt[0] + gt[1] * ds0.RasterXSize / 2, gt[3] + gt[5] * ds0.RasterYSize / 2
+        conv = terrain.true_north_grid_azimuth(ds0.GetProjection(), cx, cy)
+        # UTM 32N at ~10.8 E 46.8 N: gamma ~ atan(tan(10.8 - 9) sin(46.8)) = 1.3 deg, grid north
+        # east of true north, so true north has grid azimuth -1.3 deg.
+        assert -1.45 < conv < -1.15
+        assert abs(s1.wrap180(look - 90.0 - local - conv)) < 2e-3
+        assert abs(s1.wrap180(local - s1.wrap180(heading))) <= 1.5 + 1.5  # grid heading 347/193 +- 1.5
+        assert sc.heading == pytest.approx(float(md["HEADING"]))
+        assert -180.0 < sc.heading <= 180.0
+        # the platform heading carried back to the scene is the local heading again
+        lon, lat = terrain.centre_lonlat(ds0.GetProjection(), cx, cy)
+        inc = float(md["INCIDENCE_CENTRE"])
+        assert s1.local_from_platform_heading(sc.heading, lon, lat, inc) == pytest.approx(local, abs=2e-3)
+        # at nadir, ~460 km across track, the meridians converge by several degrees (~5 at 47 N)
+        assert 2.0 < abs(s1.wrap180(sc.heading - local)) < 8.0
+        # glasar's own reading of the tags gives back the exact look direction
+        tagged = terrain.tagged_look_azimuth(md, ds0.GetProjection(), cx, cy)
+        assert tagged == (pytest.approx(look % 360.0), "LOOK_AZIMUTH")
+        md_local = {k: v for k, v in md.items() if k != "LOOK_AZIMUTH"}
+        assert terrain.tagged_look_azimuth(md_local, ds0.GetProjection(), cx, cy)[0] == pytest.approx(look, abs=2e-3)
+        ds0 = None
         # sun-synchronous: 18:00 / 06:00 local mean solar time at ~10.8 E
         assert sc.acquisition_time.startswith("2023-08-0") and int(sc.acquisition_time[11:13]) == hour
         ds = gdal.Open(str(p))
