@@ -11,25 +11,16 @@ less from machine to machine than milliseconds.
 Run:  .venv/bin/python benchmarks/extraction_speed.py [--repeats N] [--strict]
 (--strict exits with status 1 when a budget is exceeded.)
 """
-import os
-
-for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ[_var] = "1"  # before numpy/scikit-learn load: one thread per process
+import _bench  # noqa: F401 (first: one thread per process, glasar importable)
 
 import argparse  # noqa: E402
 import statistics  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
-from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-REPO = Path(__file__).resolve().parents[1]
-PLUGIN_PATH = REPO / "build" / "pluginpath"
-if not (PLUGIN_PATH / "glasar").exists():
-    PLUGIN_PATH.mkdir(parents=True, exist_ok=True)
-    (PLUGIN_PATH / "glasar").symlink_to(REPO, target_is_directory=True)
-sys.path.insert(0, str(PLUGIN_PATH))
+from _bench import pin_one_core  # noqa: E402
 
 from glasar.algorithms import clustering, snic, thresholds  # noqa: E402
 
@@ -68,8 +59,7 @@ def main(argv=None):
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--strict", action="store_true", help="exit 1 when a budget is exceeded")
     args = parser.parse_args(argv)
-    if hasattr(os, "sched_setaffinity"):  # one core, like a worker process of a whole-inventory run
-        os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+    pin_one_core()  # one core, like a worker process of a whole-inventory run
 
     bands, valid, lake = sar_window()
     vv = bands[0]

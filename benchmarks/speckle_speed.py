@@ -15,24 +15,15 @@ agreement of the two forms (pixels at least 3 from the edge) come from the same 
 Run:  .venv/bin/python benchmarks/speckle_speed.py [--size 2000] [--repeats 3] [--strict]
 (--strict exits with status 1 when a budget is missed.)
 """
-import os
-
-for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ[_var] = "1"
+import _bench  # noqa: F401 (first: one thread per process, glasar importable)
 
 import argparse  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
-from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-REPO = Path(__file__).resolve().parents[1]
-PLUGIN_PATH = REPO / "build" / "pluginpath"
-if not (PLUGIN_PATH / "glasar").exists():
-    PLUGIN_PATH.mkdir(parents=True, exist_ok=True)
-    (PLUGIN_PATH / "glasar").symlink_to(REPO, target_is_directory=True)
-sys.path.insert(0, str(PLUGIN_PATH))
+from _bench import pin_one_core  # noqa: E402
 
 from glasar.algorithms import speckle  # noqa: E402
 
@@ -69,12 +60,11 @@ def main():
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--strict", action="store_true")
     args = ap.parse_args()
-    if hasattr(os, "sched_setaffinity"):
-        os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+    cpus = pin_one_core()
     img = scene(args.size)
     npx = img.size
     print(f"speckle filters on {args.size} x {args.size} float32 power, window 7, L = 4.4, one core "
-          f"(CPU {sorted(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else '?'}), "
+          f"(CPU {cpus}), "
           f"best of {args.repeats}")
     print(f"{'filter':<28}{'ns/px (cpu)':>12}{'ns/px (wall)':>14}{'budget':>9}  verdict")
     failures = []

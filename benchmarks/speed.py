@@ -34,11 +34,9 @@ figures.
 Run:  .venv/bin/python benchmarks/speed.py [--seed 1] [--size-km 6] [--repeats 3] [--strict]
 (--strict exits with status 1 when the pipeline target is missed.)
 """
-import os
+import _bench  # noqa: F401 (first: one thread per process, glasar importable)
 
-for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ[_var] = "1"
-
+import os  # noqa: E402
 import argparse  # noqa: E402
 import cProfile  # noqa: E402
 import glob  # noqa: E402
@@ -47,20 +45,13 @@ import shutil  # noqa: E402
 import statistics  # noqa: E402
 import sys  # noqa: E402
 import tempfile  # noqa: E402
-from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 from osgeo import gdal, ogr, osr  # noqa: E402
 
-REPO = Path(__file__).resolve().parents[1]
-PLUGIN_PATH = REPO / "build" / "pluginpath"
-if not (PLUGIN_PATH / "glasar").exists():
-    PLUGIN_PATH.mkdir(parents=True, exist_ok=True)
-    (PLUGIN_PATH / "glasar").symlink_to(REPO, target_is_directory=True)
-sys.path.insert(0, str(PLUGIN_PATH))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _bench import REPO, pin_one_core  # noqa: E402
 
-from terrain_speed import pin_one_core, timed  # noqa: E402
+from terrain_speed import timed  # noqa: E402
 
 from glasar.algorithms import extraction, fusion, layover_shadow, pipeline, simulate, speckle  # noqa: E402
 from glasar.algorithms import lake_geometry as lg, terrain, terrain_window, units  # noqa: E402

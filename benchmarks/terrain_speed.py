@@ -40,26 +40,17 @@ Run:  .venv/bin/python benchmarks/terrain_speed.py [--size 4000] [--terrains srt
       [--repeats 3] [--loop-every 25] [--slope-size 2000] [--strict]
 (--strict exits with status 1 when a budget is missed.)
 """
-import os
-
-for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ[_var] = "1"
+import _bench  # noqa: F401 (first: one thread per process, glasar importable)
 
 import argparse  # noqa: E402
 import math  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
-from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 from osgeo import gdal, osr  # noqa: E402
 
-REPO = Path(__file__).resolve().parents[1]
-PLUGIN_PATH = REPO / "build" / "pluginpath"
-if not (PLUGIN_PATH / "glasar").exists():
-    PLUGIN_PATH.mkdir(parents=True, exist_ok=True)
-    (PLUGIN_PATH / "glasar").symlink_to(REPO, target_is_directory=True)
-sys.path.insert(0, str(PLUGIN_PATH))
+from _bench import REPO, pin_one_core  # noqa: E402
 
 from glasar.algorithms import layover_shadow as ls  # noqa: E402
 from glasar.algorithms import terrain  # noqa: E402
@@ -73,13 +64,6 @@ MIN_SPEEDUP = 50.0
 SRTM = REPO / "sample_data" / "dem" / "srtm_oetztal.tif"
 HEADING_DESC = -165.651  # S1B 2021-04-01 descending, sample_data/s1_annotation
 INCIDENCE_NEAR, INCIDENCE_FAR = 37.0, 39.6
-
-
-def pin_one_core():
-    if hasattr(os, "sched_setaffinity"):
-        os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
-        return sorted(os.sched_getaffinity(0))
-    return "?"
 
 
 def timed(fn, repeats, warm=True):
