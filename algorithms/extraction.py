@@ -6,8 +6,9 @@ regions containing a point inside the lake; here every component touching the in
 kept), cleaned by a morphological opening then closing (3x3, as the original's 10 m kernel)
 and with small holes (speckle inside the water) filled; a lake region whose own histogram
 shows a second, brighter dark class touching the lake (wet snow, shadow) keeps only the
-lake's class (split_lake_region); finally the shore's mixed pixels that are mostly water are
-added (refine_shore).
+lake's class (split_lake_region); when a cross-polarised band (VH) is at hand, the
+wind-roughened water that is bright in VV but water in VH is added (add_wind_roughened_water);
+finally the shore's mixed pixels that are mostly water are added (refine_shore).
 """
 import numpy as np
 from scipy import ndimage
@@ -169,3 +170,41 @@ def split_lake_region(lake, image_db, interior, min_pixels=50):
     if not split.any():
         return lake.copy(), None
     return split, t
+
+
+def add_wind_roughened_water(mapped, copol_db, copol_threshold_db, crosspol_db, valid, interior, method="otsu",
+                             seed=0, lake_mask=None, min_contrast_db=3.0):
+    """The lake (mapped from the co-polarised band, VV) plus the wind-roughened water that only
+    the cross-polarised band (VH) shows as water.
+
+    Wind roughens water with short (Bragg) waves: VV rises strongly (-15..-10 dB at moderate
+    winds, right on any VV water threshold), but such a surface hardly depolarises, so VH stays
+    near the noise floor (C-band VH ~ 0.58 U10 - 35.65 dB, about -30 dB at 10 m/s; Vachon and
+    Wolfe 2011, IEEE GRSL 8, 456). The same method and lake chain run on VH (water class,
+    components touching the interior, 3x3 open/close, the lake's own split); the pixels water in
+    that VH lake but not water in VV (VV >= copol_threshold_db, the VV lake's threshold: the
+    split's when split_lake_region split the region; bright co-pol, dark cross-pol, the signature
+    of rough water) are added where they connect to the VV lake. Pixels dark in VV
+    are never added: a dark surface the VV chain took out (wet snow, shadow, both dark in VH too)
+    stays out. Nothing is added when VH does not show the lake (median VH of the VV lake not at
+    least min_contrast_db below that of the window's VV land, VV >= copol_threshold_db) or has
+    no plausible water split. Returns a new mask.
+    """
+    mapped = np.asarray(mapped, dtype=bool)
+    x = np.asarray(crosspol_db, dtype=np.float64)
+    usable = np.asarray(valid, dtype=bool) & np.isfinite(x)
+    with np.errstate(invalid="ignore"):
+        bright_copol = ~(np.asarray(copol_db, dtype=np.float64) < copol_threshold_db)
+    land = bright_copol & usable & ~mapped
+    if (mapped & usable).sum() < 5 or land.sum() < 5:
+        return mapped.copy()
+    if not np.median(x[land]) - np.median(x[mapped & usable]) >= min_contrast_db:
+        return mapped.copy()
+    try:
+        water_vh, _ = classify_water([crosspol_db], valid, method, seed, lake_mask)
+    except (NoWaterFound, GlasarError):
+        return mapped.copy()
+    lake_vh = select_lake(open_close(water_vh), interior)
+    lake_vh, _ = split_lake_region(lake_vh, crosspol_db, interior)
+    added = lake_vh & bright_copol & ~mapped
+    return select_lake(mapped | added, mapped)

@@ -72,6 +72,9 @@ class Options:
     dem_margin_m: float = 3000.0  # DEM read around the window so outside ridges cast their distortion
     dem_resampling: str = "bilinear"
     incidence_deg: float = 39.0  # used for scenes without an angle band (RTC products)
+    # BAND=VV or both on rasters that also hold VH: VH adds the wind-roughened water VV misses
+    # (extraction.add_wind_roughened_water); VV-only rasters are mapped as before
+    crosspol_rough_water: bool = True
     passes: str = "both"  # PASS_CHOICES: "ascending"/"descending" map from that pass alone, no fusion
     seed: int = 0
 
@@ -228,6 +231,8 @@ def map_lake(lake_input, asc, desc, options, footprints=None, keep_arrays=False)
     try:
         bands = _bands_for(options.band, asc, desc)
         margin_px = max(options.speckle_window, 7) // 2 + 1
+        if options.band == "VV" and options.crosspol_rough_water and all("VH" in s.scene.bands for s in (asc, desc)):
+            bands = bands + ["VH"]
         asc_db = [_read_pass(asc, b, grid, options, margin_px) for b in bands]
         desc_db = [_read_pass(desc, b, grid, options, margin_px) for b in bands]
     except GlasarError as exc:
@@ -268,6 +273,10 @@ def map_lake(lake_input, asc, desc, options, footprints=None, keep_arrays=False)
         fused.append(f)
         if sources is None:
             sources, masks = s, (info["mask_asc"], info["mask_desc"])
+    crosspol = (fused[bands.index("VH")] if options.crosspol_rough_water and "VH" in bands and bands[0] != "VH"
+                else None)
+    if options.band == "VV" and crosspol is not None:
+        fused = fused[:1]
     valid = np.logical_and.reduce([np.isfinite(f) for f in fused])
     valid_fraction = float(valid[lake_mask].mean()) if lake_mask.any() else 0.0
     base_fields["valid_fraction"] = round(valid_fraction, 4)
@@ -289,7 +298,7 @@ def map_lake(lake_input, asc, desc, options, footprints=None, keep_arrays=False)
         )
 
     status, extracted, wkb, water, mapped = extract_and_score(fused, valid, lake, area_km2, grid, srs, options,
-                                                              lake_mask)
+                                                              lake_mask, crosspol)
     arrays = {}
     if keep_arrays:
         arrays = {"grid": grid, "asc_db": asc_db[0], "desc_db": desc_db[0], "fused_db": fused[0],
@@ -322,9 +331,10 @@ def _lake_not_shown(passes, contrasts, min_contrast_db):
             f"{text} dB): drained, frozen or hidden")
 
 
-def extract_and_score(bands_db, valid, lake, area_km2, grid, srs, options, lake_mask=None):
+def extract_and_score(bands_db, valid, lake, area_km2, grid, srs, options, lake_mask=None, crosspol_db=None):
     """Water (dark class) -> lake regions touching the interior -> open/close, small holes
-    filled -> GDAL polygon -> scores against the reference lake (metric CRS srs).
+    filled -> GDAL polygon -> scores against the reference lake (metric CRS srs). crosspol_db
+    (VH on the same grid, optional) adds the wind-roughened water VV misses.
 
     Returns (status, fields, wkb in EPSG:4326 or None, water mask, mapped mask).
     """
@@ -343,7 +353,12 @@ def extract_and_score(bands_db, valid, lake, area_km2, grid, srs, options, lake_
     mapped = extraction.select_lake(cleaned, interior_mask)
     if not mapped.any():
         return "no water found: no dark water touches the lake interior", fields, None, water, mapped
-    mapped, _ = extraction.split_lake_region(mapped, bands_db[0], interior_mask)
+    mapped, t_split = extraction.split_lake_region(mapped, bands_db[0], interior_mask)
+    if crosspol_db is not None and t is not None and not math.isnan(t):  # wind-roughened water, from VH
+        t_lake = t if t_split is None else t_split  # VV water of the lake: below the split when split
+        mapped = extraction.add_wind_roughened_water(mapped, bands_db[0], t_lake, crosspol_db,
+                                                     valid & np.isfinite(crosspol_db), interior_mask,
+                                                     options.method, options.seed, lake_mask)
     max_hole = max(4, int(options.max_hole_fraction * mapped.sum()))
     mapped = extraction.fill_small_holes(mapped, max_hole)
     mapped = extraction.refine_shore(mapped, bands_db[0], valid)

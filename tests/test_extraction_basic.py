@@ -47,3 +47,59 @@ def test_no_plausible_water_is_reported():
     bright = rng.normal(-3, 1.0, (30, 30))  # only bright land: Otsu splits near -3 dB
     with pytest.raises(extraction.NoWaterFound, match="outside the plausible"):
         extraction.classify_water([bright], np.ones_like(bright, bool), "otsu")
+
+
+def _rough_lake_window(seed=0, noise_db=0.7):
+    """120x120 window: a disc lake (radius 35 px) whose east third is wind-roughened (bright in
+    VV, water-dark in VH), dark wet snow touching its west shore, land elsewhere. Levels (dB):
+    land VV -8 / VH -15, calm water -22 / -25.5, rough water -13.5 / -25.5 (VH at the noise
+    floor), wet snow -18 / -23; plus Gaussian dB noise (filtered speckle)."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[:120, :120]
+    r = np.hypot(yy - 60, xx - 60)
+    lake = r <= 35
+    rough = lake & (xx > 72)
+    snow = (r > 35) & (r <= 45) & (xx < 45)
+    vv = np.full((120, 120), -8.0)
+    vh = np.full((120, 120), -15.0)
+    vv[lake], vh[lake] = -22.0, -25.5
+    vv[rough] = -13.5
+    vv[snow], vh[snow] = -18.0, -23.0
+    vv += rng.normal(0, noise_db, vv.shape)
+    vh += rng.normal(0, noise_db, vh.shape)
+    interior = r <= 20
+    return vv, vh, lake, rough, snow, interior
+
+
+def test_wind_roughened_water_is_recovered_from_vh():
+    vv, vh, lake, rough, snow, interior = _rough_lake_window()
+    valid = np.ones_like(lake)
+    t = -16.0  # a VV threshold between calm water and land: rough water (-13.5 dB) falls on the land side
+    mapped = extraction.select_lake(extraction.open_close(vv < t), interior)
+    mapped, _ = extraction.split_lake_region(mapped, vv, interior)
+    # VV alone: the calm part only (wet snow split off as the region's brighter dark class)
+    assert (mapped & rough).sum() < 0.05 * rough.sum() and (mapped & snow).sum() < 0.02 * snow.sum()
+    iou_vv = (mapped & lake).sum() / (mapped | lake).sum()
+    assert 0.60 < iou_vv < 0.75  # the rough third is missing
+    out = extraction.add_wind_roughened_water(mapped, vv, t, vh, valid, interior)
+    assert (out & rough).sum() > 0.97 * rough.sum()
+    assert (out & snow).sum() < 0.02 * snow.sum()  # dark in VV: never added from VH
+    assert (out & ~lake & ~snow).sum() < 0.01 * lake.sum()  # land bright in VH: not added
+    assert (out & lake).sum() / (out | lake).sum() > 0.95
+    assert not (mapped & ~out).any()  # only adds
+
+
+def test_wind_roughened_water_rule_needs_vh_to_show_the_lake():
+    vv, vh, lake, rough, snow, interior = _rough_lake_window(seed=1)
+    mapped = extraction.select_lake(extraction.open_close(vv < -16.0), interior)
+    valid = np.ones_like(lake)
+    # VH without the lake (e.g. all noise): its Otsu split would be random blobs; nothing is added
+    noise_vh = np.random.default_rng(2).normal(-20.0, 1.5, vh.shape)
+    assert np.array_equal(extraction.add_wind_roughened_water(mapped, vv, -16.0, noise_vh, valid, interior), mapped)
+    assert np.array_equal(extraction.add_wind_roughened_water(mapped, vv, -16.0, np.full_like(vh, -15.0), valid,
+                                                              interior), mapped)
+    # VH with the lake only 2.5 dB darker than land: below the 3 dB contrast, nothing added
+    weak_vh = np.random.default_rng(3).normal(-15.0, 0.3, vh.shape) - 2.5 * lake
+    assert np.array_equal(extraction.add_wind_roughened_water(mapped, vv, -16.0, weak_vh, valid, interior), mapped)
+    assert extraction.add_wind_roughened_water(mapped, vv, -16.0, weak_vh, valid, interior,
+                                               min_contrast_db=2.0).sum() > mapped.sum() + 0.9 * rough.sum()

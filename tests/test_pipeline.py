@@ -100,6 +100,36 @@ def test_run_level_errors(tmp_path, pair):
         run([lake_input()], a, d, band="VH")
 
 
+def test_vh_recovers_wind_roughened_water_with_band_vv(tmp_path):
+    """Dual-pol rasters, the lake's east third wind-roughened: VV -13.5 dB (land -7, calm water
+    -20) but VH at the noise floor like calm water (-25 dB; land -14). BAND=VV maps the calm part
+    alone without VH; with VH at hand (the default) the rough third is added; VV-only rasters,
+    VH switched off and BAND=VH behave as before."""
+    rng = np.random.default_rng(5)
+    vv_db = np.full((120, 120), -7.0)
+    vv_db[40:80, 30:90] = -20.0
+    vv_db[40:80, 70:90] = -13.5  # wind-roughened third, touching the east shore
+    vh_db = np.full((120, 120), -14.0)
+    vh_db[40:80, 30:90] = -25.0
+    paths = {}
+    for name, tag in (("asc", "S1A_20230801T121000_ASC"), ("desc", "S1A_20230804T001000_DSC")):
+        vv, vh = (10 ** (x / 10) * rng.gamma(18, 1 / 18, x.shape) for x in (vv_db, vh_db))
+        paths[name] = write_geotiff(tmp_path / f"{tag}_VVVH.tif", [vv, vh], GT, nodata=0, descriptions=["VV", "VH"])
+        paths[name + "_vv"] = write_geotiff(tmp_path / f"{tag}_VV.tif", vv, GT, nodata=0)
+    (dual,) = run([lake_input()], paths["asc"], paths["desc"])
+    (off,) = run([lake_input()], paths["asc"], paths["desc"], crosspol_rough_water=False)
+    (vv_only,) = run([lake_input()], paths["asc_vv"], paths["desc_vv"])
+    (vh,) = run([lake_input()], paths["asc"], paths["desc"], band="VH")
+    assert dual.status == off.status == vv_only.status == "ok"
+    # the rough third (rows 40..80, cols 70..90: 1/3 of the lake) is missing without VH
+    for res in (off, vv_only):
+        assert 0.62 < res.fields["iou"] < 0.72 and res.fields["precision"] > 0.97, res.fields
+    assert off.fields == {**vv_only.fields, "asc_scene": off.fields["asc_scene"], "desc_scene": off.fields["desc_scene"]}
+    assert dual.fields["iou"] > 0.97 and dual.fields["band"] == "VV"
+    assert dual.fields["threshold_db"] == off.fields["threshold_db"]  # the VV threshold is unchanged
+    assert vh.fields["iou"] > 0.97
+
+
 def test_cancel_stops_between_lakes(pair):
     a, d, _, _ = pair
     calls = []
