@@ -19,9 +19,19 @@ coordinate ``q`` (``r = g sin(theta) - h cos(theta)``, ``q = g cos(theta) + h si
 parallel rays) are computed for every sample, and
 
 * layover where ``r`` is not monotonic: ``r_j < max(r_i, i < j)`` (ground behind a fold) or
-  ``r_j > min(r_i, i > j)`` (ground in front of it); active where ``dr/dg < 0``
+  ``r_j > min(r_i, i > j)`` (ground in front of it); of these, active where ``dr/dg < 0``
   (central difference), passive otherwise;
-* shadow where ``q_j < max(q_i, i < j)``; active where ``dq/dg < 0``, passive otherwise.
+* shadow where ``q_j < max(q_i, i < j)``; of these, active where ``dq/dg < 0``, passive
+  otherwise (a crest sample whose central difference is negative is lit, not shadow);
+* each grid pixel is judged at its own centre, which lies on its column between two lines
+  (``f`` and ``1 - f`` pixels away): the signed margins ``max r_before - r``,
+  ``r - min r_after`` and ``max q_before - q`` are interpolated linearly between the two lines
+  (:meth:`terrain.RangeLines.to_grid_linear`) and the pixel is in layover / shadow where they
+  are positive, active or passive as on the nearer line. Taking the nearer line alone judges
+  the pixel at a point up to half a pixel away across range, which moves the edges of thin
+  shadow and layover bands. Against rays marched through the pixel centres (0.5 m steps) of a
+  simulated 3 km Alpine scene at 10 m, shadow Jaccard 0.978 / 0.987 (ascending / descending);
+  0.922 / 0.942 with the nearer line and crest samples counted active shadow.
 
 Running maxima/minima run over all lines at once (one vector call per sample index), so the
 cost is a few passes over the samples (~25 ns per DEM pixel including resampling to and from
@@ -141,7 +151,7 @@ def _running(op, a, out, reverse=False, carry=None):
     return out
 
 
-def exact_flags_along(h, g, tan0, g0, kappa, chunk=None):
+def exact_flags_along(h, g, tan0, g0, kappa, chunk=None, margins=False):
     """Bitmask for samples on range lines (exact method, see module doc).
 
     h: heights (n_along, n_lines), one line per column, near range first, NaN outside the DEM;
@@ -149,13 +159,24 @@ def exact_flags_along(h, g, tan0, g0, kappa, chunk=None):
     The lines are processed in chunks of ``chunk`` samples (cache-sized temporaries), the
     running extrema carried from chunk to chunk: a forward pass (layover behind a fold, shadow,
     active bits) and a backward pass over the stored slant ranges (layover in front of a fold).
+
+    With ``margins``, also returns two signed margins per sample (metres of r' and q'), positive
+    exactly where the sample is in layover (any layover bit) or in shadow (any shadow bit):
+    layover ``max(max_{i<j} r_i - r_j, r_j - min_{i>j} r_i, -dr)``, shadow
+    ``max(max_{i<j} q_i - q_j, -dq)`` (dr, dq: half the central difference). Continuous across
+    lines, they can be interpolated between the two lines that bracket a pixel
+    (:meth:`terrain.RangeLines.to_grid_linear`). Returns (flags, layover margin, shadow margin).
     """
     n, m = h.shape
     chunk = chunk or _CHUNK
     flags = np.zeros((n, m), dtype=np.uint8)
+    dt = np.result_type(h.dtype, np.float32)
+    if margins:
+        lay_m = np.full((n, m), -np.inf, dtype=dt)
+        sh_m = np.full((n, m), -np.inf, dtype=dt)
     if n < 2:
-        return flags
-    r_all = np.empty((n, m), dtype=np.result_type(h.dtype, np.float32))
+        return (flags, lay_m, sh_m) if margins else flags
+    r_all = np.empty((n, m), dtype=dt)
     carry_r = carry_q = None
     for j0 in range(0, n, chunk):
         j1 = min(j0 + chunk, n)
@@ -173,8 +194,13 @@ def exact_flags_along(h, g, tan0, g0, kappa, chunk=None):
             lay[0] = False
         else:
             np.less(rc[0], carry_r, out=lay[0])
-        carry_r = run[-1].copy()
+        if margins:
+            lm = lay_m[j0:j1]
+            np.subtract(run[:-1], rc[1:], out=lm[1:])
+            if carry_r is not None:
+                np.subtract(carry_r, rc[0], out=lm[0])
         act = _central_negative_rows(r, j0, j1, e0, n)
+        carry_r = run[-1].copy()
         fl |= act.view(np.uint8)  # ACTIVE_LAYOVER = 1
         fl |= lay.view(np.uint8) << 1  # behind a fold; the backward pass completes bit 2
         # Shadow: q below the running max of the nearer samples.
@@ -185,8 +211,14 @@ def exact_flags_along(h, g, tan0, g0, kappa, chunk=None):
             sh[0] = False
         else:
             np.less(qc[0], carry_q, out=sh[0])
-        carry_q = run[-1].copy()
+        if margins:
+            sm = sh_m[j0:j1]
+            np.subtract(run[:-1], qc[1:], out=sm[1:])
+            if carry_q is not None:
+                np.subtract(carry_q, qc[0], out=sm[0])
         act = _central_negative_rows(q, j0, j1, e0, n)
+        carry_q = run[-1].copy()
+        act &= sh  # active shadow: an occluded sample on a facet facing away (as the truth)
         sh &= ~act
         fl |= act.view(np.uint8) << 2  # ACTIVE_SHADOW = 4
         fl |= sh.view(np.uint8) << 3  # PASSIVE_SHADOW = 8
@@ -203,13 +235,23 @@ def exact_flags_along(h, g, tan0, g0, kappa, chunk=None):
             lay[-1] = False
         else:
             np.greater(rc[-1], carry, out=lay[-1])
+        if margins:  # in front of a fold: r above the running min of the farther samples
+            lm = lay_m[j0:j1]
+            front = np.full(rc.shape, -np.inf, dtype=rc.dtype)
+            np.subtract(rc[:-1], run[1:], out=front[:-1])
+            if carry is not None:
+                np.subtract(rc[-1], carry, out=front[-1])
+            np.maximum(lm, front, out=lm)  # NaN (no DEM) stays NaN
         carry = run[0].copy()
         fl = flags[j0:j1]
-        lay |= (fl & PASSIVE_LAYOVER) > 0
-        lay &= (fl & ACTIVE_LAYOVER) == 0
-        fl &= np.uint8(0xFF ^ PASSIVE_LAYOVER)
+        lay |= (fl & PASSIVE_LAYOVER) > 0  # behind or in front of a fold
+        act = (fl & ACTIVE_LAYOVER) > 0
+        act &= lay  # active layover: a sample of the layover set on a fold (as the truth)
+        lay &= ~act
+        fl &= np.uint8(0xFF ^ (ACTIVE_LAYOVER | PASSIVE_LAYOVER))
+        fl |= act.view(np.uint8)
         fl |= lay.view(np.uint8) << 1  # PASSIVE_LAYOVER = 2
-    return flags
+    return (flags, lay_m, sh_m) if margins else flags
 
 
 def exact_line_flags(h, g, tan0, g0, kappa):
@@ -344,6 +386,20 @@ def original_line_reference(h, step, theta_deg, slope_deg, window_m=ORIGINAL_WIN
     return _bits_from_sets(h, step, tan_t, lay, sh)
 
 
+def _interpolated_bits(nearest, lay_margin, sh_margin):
+    """Bits of grid pixels: layover / shadow where the margins interpolated between the two
+    bracketing lines are positive (the pixel's own position across the lines), active or
+    passive as on the nearest line; the nearest line's bits where no margin is known."""
+    out = np.zeros(nearest.shape, dtype=np.uint8)
+    for margin, active, passive in ((lay_margin, ACTIVE_LAYOVER, PASSIVE_LAYOVER),
+                                    (sh_margin, ACTIVE_SHADOW, PASSIVE_SHADOW)):
+        near = (nearest & (active | passive)) > 0
+        with np.errstate(invalid="ignore"):
+            on = np.where(np.isnan(margin), near, margin > 0)
+        out[on] |= np.where((nearest[on] & active) > 0, active, passive).astype(np.uint8)
+    return out
+
+
 def layover_shadow_mask(dem, spacing, look_azimuth_deg, incidence_deg, method="exact",
                         window_m=ORIGINAL_WINDOW_M, window=None):
     """Layover/shadow bitmask (UInt8, see module doc) of a DEM on a north-up grid.
@@ -371,13 +427,23 @@ def layover_shadow_mask(dem, spacing, look_azimuth_deg, incidence_deg, method="e
         sel = lines.window_lines(window)
         crop = (slice(int(window[0]), int(window[1])), slice(int(window[2]), int(window[3])))
     if method == "exact":
+        # One more line on each side: every pixel lies between two lines on its column.
+        sel = (max(sel[0] - 1, 0), min(sel[1] + 1, lines.n_lines))
         hl = lines.to_lines(h, dtype=np.float32, lines=sel)
         tan0, g0, kappa = _geometry(lines, inc, sel)
         flags = np.empty(hl.shape, dtype=np.uint8)
+        lay_m = np.empty(hl.shape, dtype=np.float32)
+        sh_m = np.empty(hl.shape, dtype=np.float32)
         # Blocks of lines (columns): cache-sized temporaries, wide rows for the running extrema.
         for m0 in range(0, hl.shape[1], _BLOCK):
             sl = slice(m0, m0 + _BLOCK)
-            flags[:, sl] = exact_flags_along(hl[:, sl], lines.g, tan0[sl], g0[sl], kappa[sl])
+            flags[:, sl], lay_m[:, sl], sh_m[:, sl] = exact_flags_along(
+                hl[:, sl], lines.g, tan0[sl], g0[sl], kappa[sl], margins=True)
+        out = _interpolated_bits(lines.to_grid(flags, window, sel[0]),
+                                 lines.to_grid_linear(lay_m, window, sel[0]),
+                                 lines.to_grid_linear(sh_m, window, sel[0]))
+        out[~np.isfinite(h[crop])] = NODATA
+        return out
     else:
         hl = lines.to_lines(h, dtype=np.float64, lines=sel)
         theta_l = np.full(hl.shape, float(inc)) if inc.ndim == 0 else \

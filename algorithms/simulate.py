@@ -21,9 +21,13 @@ Truth along each range line (ground samples ordered near -> far):
     sample has a larger slant range or some later sample a smaller one (two passes with a
     running max / min, Schreier 1993 sec. 7.4). Active where dr/dg < 0 (the facet itself
     is steeper than the incidence), passive otherwise (the ground sharing its slant range).
-    In the images, a sample is in layover when its slant-range bin receives energy from
-    more than one disjoint ground segment: the point-level set widened to the bins it
-    shares (at most one bin at each end of a folded interval; layover_by_bins).
+    The truth bitmasks hold this point-level truth at each pixel centre (the margins
+    ``max r_before - r`` etc. interpolated between the lattice samples, bits_at_pixels):
+    issue 4's geometric definition, which a DEM forecast can know. In the images, a sample
+    is also contaminated when its slant-range bin receives energy from more than one disjoint
+    ground segment: the point-level set widened to the bins it shares (at most one bin at
+    each end of a folded interval; layover_by_bins; PassResult.image_bits), which depends on
+    where the bin edges fall.
   - shadow: the sample is not visible from the sensor, i.e. an earlier sample has a larger
     look angle (beta below its running max). Active where d beta/dg < 0 (the facet faces
     away more steeply than the ray), passive otherwise (in the shadow cast by a ridge).
@@ -192,6 +196,52 @@ def layover_shadow_from_geometry(r, beta, eps_r=1e-6, eps_beta=1e-12):
     return bits
 
 
+def truth_margins(r, beta):
+    """Signed margins of layover and shadow along range lines (last axis near -> far):
+    ``max(max_{j<k} r_j - r_k, r_k - min_{j>k} r_j)`` (m) and ``max_{j<k} beta_j - beta_k``
+    (rad). Positive exactly where layover_shadow_from_geometry flags the sample (above its eps);
+    continuous in position, so they can be interpolated to points between the samples
+    (bits_at_pixels). NaN where there is no ground; clipped to +-1e9."""
+    r = np.asarray(r, dtype=np.float64)
+    beta = np.asarray(beta, dtype=np.float64)
+    valid = np.isfinite(r) & np.isfinite(beta)
+    lead = r.shape[:-1] + (1,)
+    r_lo = np.where(valid, r, -np.inf)
+    r_hi = np.where(valid, r, np.inf)
+    prev_max = np.concatenate([np.full(lead, -np.inf), np.maximum.accumulate(r_lo, axis=-1)[..., :-1]], axis=-1)
+    next_min = np.concatenate(
+        [np.minimum.accumulate(r_hi[..., ::-1], axis=-1)[..., ::-1][..., 1:], np.full(lead, np.inf)], axis=-1)
+    lay = np.maximum(prev_max - r, r - next_min)
+    b_lo = np.where(valid, beta, -np.inf)
+    prev_beta = np.concatenate([np.full(lead, -np.inf), np.maximum.accumulate(b_lo, axis=-1)[..., :-1]], axis=-1)
+    sh = prev_beta - beta
+    for m in (lay, sh):
+        np.clip(m, -1e9, 1e9, out=m)
+        m[~valid] = np.nan
+    return lay, sh
+
+
+def bits_at_pixels(nearest_bits, lay_margin, sh_margin, coords, eps_r=1e-6, eps_beta=1e-12):
+    """Point-level bits at pixel centres that lie between the lattice samples.
+
+    The margins (truth_margins, on the lattice) are interpolated bilinearly at the pixels'
+    fractional lattice coordinates ``coords`` = (row, col): a pixel is in layover / shadow
+    when its interpolated margin is positive (beyond the eps of layover_shadow_from_geometry),
+    active or passive as its nearest lattice sample (``nearest_bits``). Where a neighbour
+    sample has no ground the nearest sample's bits are kept. Taking the nearest sample alone
+    would judge a pixel at a point up to half a lattice spacing away along and across range,
+    which moves the edges of thin shadow and layover bands by that much."""
+    out = np.zeros(nearest_bits.shape, dtype=np.uint8)
+    for margin, eps, active, passive in ((lay_margin, eps_r, LAYOVER_ACTIVE, LAYOVER_PASSIVE),
+                                         (sh_margin, eps_beta, SHADOW_ACTIVE, SHADOW_PASSIVE)):
+        m = ndimage.map_coordinates(margin, coords, order=1, mode="nearest", prefilter=False)
+        near = (nearest_bits & (active | passive)) > 0
+        with np.errstate(invalid="ignore"):
+            on = np.where(np.isnan(m), near, m > eps)
+        out[on] |= np.where((nearest_bits[on] & active) > 0, active, passive).astype(np.uint8)
+    return out
+
+
 def range_line_truth(ground_range, height, sensor_height=SENSOR_HEIGHT_M):
     """Layover/shadow bits of range lines: ground_range (m from the nadir track, increasing
     along the last axis) and height (m above the reference surface, NaN = no ground)."""
@@ -297,6 +347,10 @@ class PassResult:
     clean_vv: np.ndarray = None  # noise-added sigma0 before speckle (linear), when asked
     clean_vh: np.ndarray = None
     info: dict = field(default_factory=dict)
+    # bits: the point-level truth at each pixel centre (layover_shadow_truth); image_bits: the
+    # pixel's nearest lattice sample with layover widened to the slant-range bins it shares
+    # (what the pixel of the simulated image shows: its bin mixes energy from a fold)
+    image_bits: np.ndarray = None
 
 
 def _odd(n):
@@ -345,6 +399,14 @@ class RangeLattice:
         ii = np.clip(np.rint((to - self.t[0]) / self.spacing).astype(np.int64), 0, self.t.size - 1)
         return ii, jj, so
 
+    def fractional(self, out_grid):
+        """Fractional lattice (row, col) coordinates of each out_grid pixel centre."""
+        xs, ys = out_grid.xy()
+        OX, OY = np.meshgrid(xs - self.cx, ys - self.cy)
+        so = OX * self.u[0] + OY * self.u[1]
+        to = OX * self.v[0] + OY * self.v[1]
+        return np.stack([(to - self.t[0]) / self.spacing, (so - self.s[0]) / self.spacing])
+
     def incidence_deg(self, s):
         """Incidence on the reference surface at range coordinate s: atan(G / H)."""
         H = self.geometry.sensor_height_m
@@ -371,14 +433,15 @@ def range_lattice(grid, geometry, out_grid=None, spacing=None):
 
 
 def layover_shadow_truth(dem, grid, geometry, out_grid=None, oversample=2, reference_height=None,
-                         bin_width=None):
+                         bin_width=None, at_pixel_centres=True):
     """Layover/shadow bits of a DEM (metric, north-up grid) for one pass, on out_grid.
 
-    The DEM is sampled (bilinear) along range lines spaced res/oversample, the bits come
-    from the exact geometry (layover_shadow_from_geometry), and each out_grid pixel takes
-    its nearest lattice sample. With bin_width (m of slant range) layover is widened to the
-    bins it shares (layover_by_bins), as in the simulated images; without, it is the
-    point-level (continuous-limit) truth.
+    The DEM is sampled (bilinear) along range lines spaced res/oversample and the bits come
+    from the exact geometry (layover_shadow_from_geometry). Without bin_width this is the
+    point-level truth at each out_grid pixel centre (bits_at_pixels: margins interpolated
+    between the lattice samples; ``at_pixel_centres=False``: the nearest lattice sample's bits).
+    With bin_width (m of slant range) it is the image-level truth: the nearest sample's bits
+    with layover widened to the bins it shares (layover_by_bins), as in the simulated images.
     """
     out_grid = grid if out_grid is None else out_grid
     lat = range_lattice(grid, geometry, out_grid, grid.res / oversample)
@@ -387,10 +450,14 @@ def layover_shadow_truth(dem, grid, geometry, out_grid=None, oversample=2, refer
     href = float(np.nanmedian(dem)) if reference_height is None else float(reference_height)
     r, beta = slant_geometry(lat.G[None, :], h - href, geometry.sensor_height_m)
     bits = layover_shadow_from_geometry(r, beta)
+    ii, jj, _ = lat.nearest(out_grid)
     if bin_width is not None:
         bits = layover_by_bins(bits, r, float(np.nanmin(r)) - bin_width, bin_width)
-    ii, jj, _ = lat.nearest(out_grid)
-    out = bits[ii, jj]
+        out = bits[ii, jj]
+    elif at_pixel_centres:
+        out = bits_at_pixels(bits[ii, jj], *truth_margins(r, beta), lat.fractional(out_grid))
+    else:
+        out = bits[ii, jj]
     out[~np.isfinite(h[ii, jj])] = 0
     return out
 
@@ -401,13 +468,15 @@ def simulate_pass(dem, grid, classes, texture_db, geometry, out_grid, rng, enl=D
 
     1. A lattice of range lines (rows along the look direction, spacing res/oversample in
        range and azimuth) is laid over the DEM (bilinear, scipy.ndimage.map_coordinates).
-    2. Truth bits per sample from the exact geometry (layover_shadow_from_geometry),
-       layover widened to the slant-range bins it shares (layover_by_bins).
+    2. Truth bits per sample from the exact geometry (layover_shadow_from_geometry); for the
+       image, layover widened to the slant-range bins it shares (layover_by_bins).
     3. Power per sample from its class and local incidence; shadowed samples send nothing;
        segments deposited into slant-range bins (deposit_segments); sigma0 per bin; noise;
        gamma speckle (shape ENL, mean 1) per bin; each sample takes its bin's value.
     4. Each out_grid pixel takes its nearest lattice sample (nearest keeps the speckle
-       statistics); the angle band is the reference-surface incidence atan(G / H).
+       statistics); the angle band is the reference-surface incidence atan(G / H). The truth
+       bits are the point-level truth at each pixel centre (bits_at_pixels); image_bits the
+       nearest sample's bin-widened bits.
     """
     if dem.shape != (grid.rows, grid.cols) or classes.shape != dem.shape or texture_db.shape != dem.shape:
         raise GlasarError("dem, classes and texture must share the simulation grid")
@@ -434,6 +503,7 @@ def simulate_pass(dem, grid, classes, texture_db, geometry, out_grid, rng, enl=D
 
     r, beta = slant_geometry(G[None, :], hrel, H)
     bits = layover_shadow_from_geometry(r, beta)
+    margins = truth_margins(r, beta)
     del beta
     visible = (bits & SHADOW) == 0
 
@@ -459,6 +529,7 @@ def simulate_pass(dem, grid, classes, texture_db, geometry, out_grid, rng, enl=D
     del rf
     energies = deposit_segments(r, powers, r0, bin_width, n_bins)
     del powers
+    point_bits = bits
     bits = layover_by_bins(bits, r, r0, bin_width)
     area = reference_bin_area(r0, bin_width, n_bins, ds, H)
     noise = 10.0 ** (nesz_db / 10.0)
@@ -481,8 +552,11 @@ def simulate_pass(dem, grid, classes, texture_db, geometry, out_grid, rng, enl=D
             out["clean_" + pol] = c
     angle = lat.incidence_deg(so).astype(np.float32)
     angle[~out_valid] = np.nan
-    out_bits = bits[ii, jj]
+    image_bits = bits[ii, jj]
+    image_bits[~out_valid] = 0
+    out_bits = bits_at_pixels(point_bits[ii, jj], *margins, lat.fractional(out_grid))
     out_bits[~out_valid] = 0
+    del margins
     info = {
         "lattice_shape": list(r.shape),
         "sample_spacing_m": ds,
@@ -495,7 +569,7 @@ def simulate_pass(dem, grid, classes, texture_db, geometry, out_grid, rng, enl=D
         "incidence_max_deg": float(np.nanmax(angle)) if out_valid.any() else float("nan"),
     }
     return PassResult(geometry, out["vv"], out["vh"], angle, out_bits,
-                      out.get("clean_vv"), out.get("clean_vh"), info)
+                      out.get("clean_vv"), out.get("clean_vh"), info, image_bits)
 
 
 # --------------------------------------------------------------------------------------
@@ -765,7 +839,7 @@ def simulate_from_dem(dem, domain_grid, margin_px, seed=0, n_lakes=None, enl=DEF
     # Where either pass has layover/shadow on the dry DEM: lakes are placed beside it.
     hint = np.zeros(dem.shape, dtype=bool)
     for geom in geometries:
-        hint |= layover_shadow_truth(dem, domain_grid, geom, oversample=1) > 0
+        hint |= layover_shadow_truth(dem, domain_grid, geom, oversample=1, at_pixel_centres=False) > 0
     dem_sim, labels, lakes = make_lakes(dem, domain_grid, interior, rng, n_lakes, terrain_hint=hint)
     classes, texture = make_surface(dem_sim, labels, lakes, domain_grid, rng)
     timing["lakes_and_classes_s"] = time.perf_counter() - t0

@@ -20,7 +20,8 @@ Range lines (:class:`RangeLines`): straight lines parallel to the look direction
 row (or column), sampled once per grid column (or row). Sampling is an exact bilinear
 interpolation because every sample lies on a grid column: only the row coordinate is
 fractional. Mapping back assigns each grid pixel the line sample on its own column that is at
-most half a pixel away. Both passes are vectorised over all lines, with one Python iteration
+most half a pixel away (:meth:`RangeLines.to_grid`), or interpolates linearly between the two
+lines that bracket the pixel on its column (:meth:`RangeLines.to_grid_linear`). Both passes are vectorised over all lines, with one Python iteration
 per column of contiguous array work.
 
 Sensor geometry along a line (:func:`line_sensor_geometry`): one flat-earth point sensor per
@@ -417,7 +418,7 @@ class RangeLines:
         n[jt - n > 1.0 - 1e-12] += 1
         r = (f >= 0.5).astype(np.int64)
         kk = -n - r
-        self._n, self._f = n, f
+        self._n, self._f, self._r = n, f, r
         self.k_lo = int(kk.min())
         self.n_lines = int(n_across - 1 + kk.max() - self.k_lo + 1)
         self._back = kk - self.k_lo  # start of each column's pixels in its line array row
@@ -525,6 +526,49 @@ class RangeLines:
         for i, j in enumerate(range(j0, j1)):
             s = self._back[j] + a0 - first_line
             out_t[i] = la[j, s: s + na]
+        return np.ascontiguousarray(self._uncanon(out_t.T))
+
+    def to_grid_linear(self, lines, window=None, first_line=0):
+        """Map a line array back onto the grid by linear interpolation between the two lines
+        that bracket each pixel on its own column (they cross the column ``f`` and ``1 - f``
+        pixels from its centre): ``(1 - f) v_below + f v_above``; where one of the two is NaN
+        or absent (grid edge, no DEM) the other is taken. Float arrays (e.g. the signed
+        layover/shadow margins of :mod:`layover_shadow`); arguments as for :meth:`to_grid`,
+        the lines must include one more line on each side where the grid has it."""
+        la = np.asarray(lines)
+        if window is None:
+            a0, a1, j0, j1 = 0, self.n_across, 0, self.n_along
+        else:
+            a0, a1, j0, j1 = self._window_canon(window)
+        if la.shape[0] != self.n_along:
+            raise GlasarError("line array shape does not match the range lines")
+        na, width = a1 - a0, la.shape[1]
+        out_t = np.empty((j1 - j0, na), dtype=la.dtype)
+        upper = np.empty(na, dtype=la.dtype)
+
+        def take(row, s, dst):  # row[s: s + na] with NaN outside the array
+            lo, hi = max(s, 0), min(s + na, width)
+            if lo == s and hi == s + na:
+                dst[:] = row[s: s + na]
+                return dst
+            dst.fill(np.nan)
+            if hi > lo:
+                dst[lo - s: hi - s] = row[lo:hi]
+            return dst
+
+        for i, j in enumerate(range(j0, j1)):
+            s = self._back[j] + self._r[j] + a0 - first_line  # the line f pixels below
+            below = take(la[j], s, out_t[i])
+            fj = self._f[j]
+            if fj == 0.0:
+                continue
+            above = take(la[j], s - 1, upper)
+            mix = below * la.dtype.type(1.0 - fj)
+            mix += above * la.dtype.type(fj)
+            gap = np.isnan(mix)
+            if gap.any():
+                mix[gap] = np.where(np.isnan(below[gap]), above[gap], below[gap])
+            out_t[i] = mix
         return np.ascontiguousarray(self._uncanon(out_t.T))
 
 

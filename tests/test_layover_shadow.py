@@ -320,7 +320,22 @@ def test_real_dem_geographic_grid_with_the_real_descending_geometry(sample_dir, 
     sc = slope_correction.slope_correct(np.zeros_like(dem), inc, dem, spacing, look)
     a, b = (m & 1) > 0, sc["layover"] == 1
     assert (a & b).sum() / (a | b).sum() > 0.7
-    assert ((m & 4) > 0)[sc["shadow"] == 1].mean() > 0.6
+    # The angle test's shadow pixels: its 2-D gradient also flags the crest pixel, which is lit
+    # (exact: active shadow is the occluded part of a steep back slope). Rays marched through
+    # the pixel centres over the bilinear DEM decide: the exact mask agrees on 0.89 of them
+    # (0.73 with the nearest-line mapping and the crest counted active, before).
+    dx, dy = spacing
+    r, c = np.nonzero(sc["shadow"] == 1)
+    assert r.size > 300
+    x, y = (c + 0.5) * dx, -(r + 0.5) * dy
+
+    def height_at(xq, yq):
+        return ndimage.map_coordinates(dem, [-np.asarray(yq) / dy - 0.5, np.asarray(xq) / dx - 0.5], order=1,
+                                       mode="constant", cval=np.nan, prefilter=False)
+
+    _, shadow = brute_force(height_at, x, y, height_at(x, y), inc[r, c], look, 2.0, 3000.0)
+    assert 0.5 < shadow.mean() < 0.8  # 0.66: a third of the angle test's shadow pixels is lit
+    assert (((m[r, c] & 12) > 0) == shadow).mean() > 0.85
 
 
 def _utm_window(sample_dir, pts, size_m=9000.0, res=30.0):
@@ -383,7 +398,10 @@ def test_real_dem_utm_against_the_simulators_independent_truth(sample_dir, s1b_g
     href = float(np.nanmedian(dem))
     truth = simulate.layover_shadow_truth(dem, grid, geom, oversample=2)
     mine = ls.layover_shadow_mask(dem - href, terrain.grid_spacing(grid), geom.look_azimuth_deg, inc_sim)
-    for bits, jacc_min in ((3, 0.8), (12, 0.75), (1, 0.75), (4, 0.7)):
+    # Jaccard measured: layover 0.967, shadow 0.918, active layover 0.868, active shadow 0.825
+    # (0.933 / 0.856 / 0.866 / 0.785 when each pixel took its nearest range line and the truth
+    # its nearest lattice sample, instead of both judging the pixel centre)
+    for bits, jacc_min in ((3, 0.95), (12, 0.9), (1, 0.85), (4, 0.8)):
         a, b = (truth & bits) > 0, (mine & bits) > 0
         assert a.sum() > 100
         assert (a & b).sum() / (a | b).sum() > jacc_min
