@@ -11,6 +11,7 @@ import collections
 import csv
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -131,11 +132,15 @@ def main():
         sys.exit(f"{QGIS_PROCESS} not found: run 'make deps' (installs QGIS) first")
     OUT.mkdir(exist_ok=True)
     env = qgis_env()
+    # QGIS opens GeoPackages for update (it bumps the file's change counter): work on a copy so the
+    # bundled inventory stays as committed
+    inventory = Path(tempfile.mkdtemp(prefix="glasar_demo_inventory_")) / INVENTORY.name
+    shutil.copyfile(INVENTORY, inventory)
     for year, (asc, desc) in PAIRS.items():
         gpkg, table = OUT / f"tsho_rolpa_{year}.gpkg", OUT / f"tsho_rolpa_{year}.csv"
         cmd = [QGIS_PROCESS, "--json", "run", "glasar:maplakes", "--",
                f"ASCENDING={SAMPLE / 'tsho_rolpa' / asc}", f"DESCENDING={SAMPLE / 'tsho_rolpa' / desc}",
-               f"INVENTORY={INVENTORY}", "LAKE_ID_FIELD=GLIMS_ID", f"OUTPUT={gpkg}", f"TABLE={table}"]
+               f"INVENTORY={inventory}", "LAKE_ID_FIELD=GLIMS_ID", f"OUTPUT={gpkg}", f"TABLE={table}"]
         fresh(gpkg)
         print(f"\n== Tsho Rolpa {year}: ascending {asc[4:19]} + descending {desc[4:19]}, ICIMOD 2020 inventory")
         print("   " + " ".join(str(c) for c in cmd[:4]) + " ...")
