@@ -173,7 +173,7 @@ def split_lake_region(lake, image_db, interior, min_pixels=50):
 
 
 def add_wind_roughened_water(mapped, copol_db, copol_threshold_db, crosspol_db, valid, interior, method="otsu",
-                             seed=0, lake_mask=None, min_contrast_db=3.0):
+                             seed=0, lake_mask=None):
     """The lake (mapped from the co-polarised band, VV) plus the wind-roughened water that only
     the cross-polarised band (VH) shows as water.
 
@@ -183,22 +183,21 @@ def add_wind_roughened_water(mapped, copol_db, copol_threshold_db, crosspol_db, 
     Wolfe 2011, IEEE GRSL 8, 456). The same method and lake chain run on VH (water class,
     components touching the interior, 3x3 open/close, the lake's own split); the pixels water in
     that VH lake but not water in VV (VV >= copol_threshold_db, the VV lake's threshold: the
-    split's when split_lake_region split the region; bright co-pol, dark cross-pol, the signature
-    of rough water) are added where they connect to the VV lake. Pixels dark in VV
-    are never added: a dark surface the VV chain took out (wet snow, shadow, both dark in VH too)
-    stays out. Nothing is added when VH does not show the lake (median VH of the VV lake not at
-    least min_contrast_db below that of the window's VV land, VV >= copol_threshold_db) or has
-    no plausible water split. Returns a new mask.
+    split's when split_lake_region split the region) and that depolarise less than the window's
+    land (VV - VH in dB above its median over the VV land: bright co-pol, dark cross-pol, the
+    signature of rough water) are added where they connect to the VV lake. Dark wet snow and
+    shadow, dark in both bands (VV - VH below land's), stay out even when a method's VV
+    threshold sits below them. VH that does not show the lake adds nothing: the lake's VV - VH
+    is then below land's (VV darker over similar VH), and a VH window without a plausible water
+    split is skipped. Returns a new mask.
     """
     mapped = np.asarray(mapped, dtype=bool)
     x = np.asarray(crosspol_db, dtype=np.float64)
-    usable = np.asarray(valid, dtype=bool) & np.isfinite(x)
-    with np.errstate(invalid="ignore"):
-        bright_copol = ~(np.asarray(copol_db, dtype=np.float64) < copol_threshold_db)
+    copol = np.asarray(copol_db, dtype=np.float64)
+    usable = np.asarray(valid, dtype=bool) & np.isfinite(x) & np.isfinite(copol)
+    bright_copol = usable & (copol >= copol_threshold_db)
     land = bright_copol & usable & ~mapped
-    if (mapped & usable).sum() < 5 or land.sum() < 5:
-        return mapped.copy()
-    if not np.median(x[land]) - np.median(x[mapped & usable]) >= min_contrast_db:
+    if land.sum() < 5:
         return mapped.copy()
     try:
         water_vh, _ = classify_water([crosspol_db], valid, method, seed, lake_mask)
@@ -206,5 +205,6 @@ def add_wind_roughened_water(mapped, copol_db, copol_threshold_db, crosspol_db, 
         return mapped.copy()
     lake_vh = select_lake(open_close(water_vh), interior)
     lake_vh, _ = split_lake_region(lake_vh, crosspol_db, interior)
-    added = lake_vh & bright_copol & ~mapped
+    ratio = copol - x  # VV/VH in dB: high where the surface depolarises little
+    added = lake_vh & bright_copol & ~mapped & (ratio > np.median(ratio[land]))
     return select_lake(mapped | added, mapped)

@@ -89,6 +89,25 @@ def test_wind_roughened_water_is_recovered_from_vh():
     assert not (mapped & ~out).any()  # only adds
 
 
+def test_wind_roughened_water_rule_keeps_wet_snow_out_below_a_low_vv_threshold():
+    """A method whose VV threshold lies below wet snow (-19.5 dB, as gmm on a simulated scene)
+    calls wet snow 'not water in VV'; it is water-dark in VH too, but depolarises like land or
+    more (VV - VH 5 dB vs land 7 dB and rough water 12 dB), so it stays out."""
+    vv, vh, lake, rough, snow, interior = _rough_lake_window(seed=4)
+    t = -19.5
+    mapped = extraction.select_lake(extraction.open_close(vv < t), interior)
+    assert (mapped & snow).sum() < 0.01 * snow.sum() and (mapped & rough).sum() == 0
+    out = extraction.add_wind_roughened_water(mapped, vv, t, vh, np.ones_like(lake), interior)
+    assert (out & rough).sum() > 0.97 * rough.sum()
+    assert (out & snow).sum() < 0.02 * snow.sum()
+    assert (out & lake).sum() / (out | lake).sum() > 0.95
+    # nodata in VV (NaN) is never taken for bright VV
+    vv_nan = vv.copy()
+    vv_nan[rough] = np.nan
+    out = extraction.add_wind_roughened_water(mapped, vv_nan, t, vh, np.isfinite(vv_nan), interior)
+    assert not (out & rough).any()
+
+
 def test_wind_roughened_water_rule_needs_vh_to_show_the_lake():
     vv, vh, lake, rough, snow, interior = _rough_lake_window(seed=1)
     mapped = extraction.select_lake(extraction.open_close(vv < -16.0), interior)
@@ -98,8 +117,7 @@ def test_wind_roughened_water_rule_needs_vh_to_show_the_lake():
     assert np.array_equal(extraction.add_wind_roughened_water(mapped, vv, -16.0, noise_vh, valid, interior), mapped)
     assert np.array_equal(extraction.add_wind_roughened_water(mapped, vv, -16.0, np.full_like(vh, -15.0), valid,
                                                               interior), mapped)
-    # VH with the lake only 2.5 dB darker than land: below the 3 dB contrast, nothing added
+    # VH with the lake only 2.5 dB darker than land: its Otsu split is the lake, but the rough
+    # part's VV - VH (-13.5 + 17.5 = 4 dB) stays below land's (7 dB): not taken for Bragg water
     weak_vh = np.random.default_rng(3).normal(-15.0, 0.3, vh.shape) - 2.5 * lake
     assert np.array_equal(extraction.add_wind_roughened_water(mapped, vv, -16.0, weak_vh, valid, interior), mapped)
-    assert extraction.add_wind_roughened_water(mapped, vv, -16.0, weak_vh, valid, interior,
-                                               min_contrast_db=2.0).sum() > mapped.sum() + 0.9 * rough.sum()
