@@ -6,6 +6,7 @@ from qgis.core import (
     Qgis,
     QgsProcessing,
     QgsProcessingException,
+    QgsProcessingParameterBoolean,
     QgsProcessingParameterDateTime,
     QgsProcessingParameterEnum,
     QgsProcessingParameterFile,
@@ -41,6 +42,7 @@ class MapLakesAlgorithm(GlasarAlgorithm):
     PASSES = "PASSES"
     NORMALIZATION = "NORMALIZATION"
     COMBINE = "COMBINE"
+    VH_ROUGH_WATER = "VH_ROUGH_WATER"
     WORKERS = "WORKERS"
     SCENES = "SCENES"
     SLOPE_MODEL = "SLOPE_MODEL"
@@ -210,6 +212,14 @@ class MapLakesAlgorithm(GlasarAlgorithm):
                           "from that pass alone (no fusion, the pass is used even where it is distorted), to see "
                           "what a single pass gives.", advanced=True)
         self.add_param(
+            QgsProcessingParameterBoolean(self.VH_ROUGH_WATER, self.tr("Recover wind-roughened water from VH"),
+                                          defaultValue=True),
+            "When both rasters also hold VH (BAND VV or both): pixels connected to the lake that are water in VH "
+            "but not in VV and depolarise less than the land around (VV-VH above land's median) are added; wind "
+            "brightens water in VV but hardly in VH. VV-only rasters are unaffected. Off: the VV band alone.",
+            advanced=True,
+        )
+        self.add_param(
             QgsProcessingParameterNumber(self.WORKERS, self.tr("Worker processes"),
                                          QgsProcessingParameterNumber.Type.Integer, os.cpu_count() or 1,
                                          minValue=1, maxValue=256),
@@ -252,6 +262,7 @@ class MapLakesAlgorithm(GlasarAlgorithm):
             passes=self.parameterAsEnumString(parameters, self.PASSES, context) or "both",
             normalisation=self.parameterAsEnumString(parameters, self.NORMALIZATION, context) or "median_offset",
             combine=self.parameterAsEnumString(parameters, self.COMBINE, context) or "mean",
+            crosspol_rough_water=self.parameterAsBool(parameters, self.VH_ROUGH_WATER, context),
         )
 
     def _dem_path(self, parameters, context):
