@@ -26,7 +26,7 @@ parallel rays) are computed for every sample, and
 * each grid pixel is judged at its own centre, which lies on its column between two lines
   (``f`` and ``1 - f`` pixels away): the signed margins ``max r_before - r``,
   ``r - min r_after`` and ``max q_before - q`` are interpolated linearly between the two lines
-  (:meth:`terrain.RangeLines.to_grid_linear`) and the pixel is in layover / shadow where they
+  (:meth:`terrain.RangeLines.interpolate_at`) and the pixel is in layover / shadow where they
   are positive, active or passive as on the nearer line. Taking the nearer line alone judges
   the pixel at a point up to half a pixel away across range, which moves the edges of thin
   shadow and layover bands. Against rays marched through the pixel centres (0.5 m steps) of a
@@ -165,17 +165,21 @@ def exact_flags_along(h, g, tan0, g0, kappa, chunk=None, margins=False):
     layover ``max(max_{i<j} r_i - r_j, r_j - min_{i>j} r_i, -dr)``, shadow
     ``max(max_{i<j} q_i - q_j, -dq)`` (dr, dq: half the central difference). Continuous across
     lines, they can be interpolated between the two lines that bracket a pixel
-    (:meth:`terrain.RangeLines.to_grid_linear`). Returns (flags, layover margin, shadow margin).
+    (:meth:`terrain.RangeLines.interpolate_at`). Returns (flags, layover margin, shadow margin).
     """
     n, m = h.shape
     chunk = chunk or _CHUNK
     flags = np.zeros((n, m), dtype=np.uint8)
     dt = np.result_type(h.dtype, np.float32)
-    if margins:
-        lay_m = np.full((n, m), -np.inf, dtype=dt)
-        sh_m = np.full((n, m), -np.inf, dtype=dt)
     if n < 2:
-        return (flags, lay_m, sh_m) if margins else flags
+        if margins:
+            return flags, np.where(np.isnan(h), np.nan, -np.inf).astype(dt), \
+                np.where(np.isnan(h), np.nan, -np.inf).astype(dt)
+        return flags
+    if margins:
+        lay_m = np.empty((n, m), dtype=dt)
+        sh_m = np.empty((n, m), dtype=dt)
+        no_partner = dt.type(-np.inf)  # the first sample: nothing before it (NaN stays NaN)
     r_all = np.empty((n, m), dtype=dt)
     carry_r = carry_q = None
     for j0 in range(0, n, chunk):
@@ -197,8 +201,7 @@ def exact_flags_along(h, g, tan0, g0, kappa, chunk=None, margins=False):
         if margins:
             lm = lay_m[j0:j1]
             np.subtract(run[:-1], rc[1:], out=lm[1:])
-            if carry_r is not None:
-                np.subtract(carry_r, rc[0], out=lm[0])
+            np.subtract(no_partner if carry_r is None else carry_r, rc[0], out=lm[0])
         act = _central_negative_rows(r, j0, j1, e0, n)
         carry_r = run[-1].copy()
         fl |= act.view(np.uint8)  # ACTIVE_LAYOVER = 1
@@ -214,8 +217,7 @@ def exact_flags_along(h, g, tan0, g0, kappa, chunk=None, margins=False):
         if margins:
             sm = sh_m[j0:j1]
             np.subtract(run[:-1], qc[1:], out=sm[1:])
-            if carry_q is not None:
-                np.subtract(carry_q, qc[0], out=sm[0])
+            np.subtract(no_partner if carry_q is None else carry_q, qc[0], out=sm[0])
         act = _central_negative_rows(q, j0, j1, e0, n)
         carry_q = run[-1].copy()
         act &= sh  # active shadow: an occluded sample on a facet facing away (as the truth)
@@ -237,11 +239,10 @@ def exact_flags_along(h, g, tan0, g0, kappa, chunk=None, margins=False):
             np.greater(rc[-1], carry, out=lay[-1])
         if margins:  # in front of a fold: r above the running min of the farther samples
             lm = lay_m[j0:j1]
-            front = np.full(rc.shape, -np.inf, dtype=rc.dtype)
-            np.subtract(rc[:-1], run[1:], out=front[:-1])
+            front = np.subtract(rc[:-1], run[1:])
+            np.maximum(lm[:-1], front, out=lm[:-1])  # NaN (no DEM) stays NaN
             if carry is not None:
-                np.subtract(rc[-1], carry, out=front[-1])
-            np.maximum(lm, front, out=lm)  # NaN (no DEM) stays NaN
+                np.maximum(lm[-1], rc[-1] - carry, out=lm[-1])
         carry = run[0].copy()
         fl = flags[j0:j1]
         lay |= (fl & PASSIVE_LAYOVER) > 0  # behind or in front of a fold
@@ -386,18 +387,31 @@ def original_line_reference(h, step, theta_deg, slope_deg, window_m=ORIGINAL_WIN
     return _bits_from_sets(h, step, tan_t, lay, sh)
 
 
-def _interpolated_bits(nearest, lay_margin, sh_margin):
-    """Bits of grid pixels: layover / shadow where the margins interpolated between the two
-    bracketing lines are positive (the pixel's own position across the lines), active or
-    passive as on the nearest line; the nearest line's bits where no margin is known."""
-    out = np.zeros(nearest.shape, dtype=np.uint8)
-    for margin, active, passive in ((lay_margin, ACTIVE_LAYOVER, PASSIVE_LAYOVER),
-                                    (sh_margin, ACTIVE_SHADOW, PASSIVE_SHADOW)):
-        near = (nearest & (active | passive)) > 0
-        with np.errstate(invalid="ignore"):
-            on = np.where(np.isnan(margin), near, margin > 0)
-        out[on] |= np.where((nearest[on] & active) > 0, active, passive).astype(np.uint8)
-    return out
+def _differ_table():
+    """For code = (bits of the other line << 4) | bits of the nearest line: 1 where they
+    disagree on layover (either bit), 2 where they disagree on shadow."""
+    c = np.arange(256)
+    a, b = c & 15, c >> 4
+    lay = ((a & 3) > 0) != ((b & 3) > 0)
+    sh = ((a & 12) > 0) != ((b & 12) > 0)
+    return (lay.astype(np.uint8) | (sh.astype(np.uint8) << 1)).astype(np.uint8)
+
+
+_DIFFER = _differ_table()
+
+
+def _interpolated_bits(nearest, margin, bits):
+    """Bits of grid pixels for one kind (``bits``: the layover or the shadow pair): set where
+    the margin interpolated between the two bracketing lines is positive (the pixel's own
+    position across the lines), active or passive as on the nearest line; the nearest line's
+    bits where no margin is known. The other kind's bits are kept."""
+    active = bits & (ACTIVE_LAYOVER | ACTIVE_SHADOW)
+    passive = bits ^ active
+    near = (nearest & bits) > 0
+    with np.errstate(invalid="ignore"):
+        on = np.where(np.isnan(margin), near, margin > 0)
+    kind = np.where((nearest & active) > 0, active, passive).astype(np.uint8)
+    return (nearest & np.uint8(0xFF ^ bits)) | np.where(on, kind, 0).astype(np.uint8)
 
 
 def layover_shadow_mask(dem, spacing, look_azimuth_deg, incidence_deg, method="exact",
@@ -439,9 +453,23 @@ def layover_shadow_mask(dem, spacing, look_azimuth_deg, incidence_deg, method="e
             sl = slice(m0, m0 + _BLOCK)
             flags[:, sl], lay_m[:, sl], sh_m[:, sl] = exact_flags_along(
                 hl[:, sl], lines.g, tan0[sl], g0[sl], kappa[sl], margins=True)
-        out = _interpolated_bits(lines.to_grid(flags, window, sel[0]),
-                                 lines.to_grid_linear(lay_m, window, sel[0]),
-                                 lines.to_grid_linear(sh_m, window, sel[0]))
+        # Where both lines bracketing a pixel agree, so does any interpolation between them:
+        # the margins are needed only where they disagree (the edges of the bands).
+        out = lines.to_grid(flags, window, sel[0])
+        code = lines.to_grid(flags, window, sel[0], other=True)
+        code <<= 4
+        code |= out
+        differ = np.take(_DIFFER, code)  # 1: the two lines disagree on layover, 2: on shadow
+        idx = np.flatnonzero(differ)
+        if idx.size:
+            kinds = differ.ravel()[idx]
+            j, below, f = lines.bracket(*np.divmod(idx, out.shape[1]), window, sel[0])
+            flat = out.ravel()
+            for k, bits, margin in ((1, ACTIVE_LAYOVER | PASSIVE_LAYOVER, lay_m), (2, ACTIVE_SHADOW | PASSIVE_SHADOW, sh_m)):
+                pick = (kinds & k) > 0
+                if pick.any():
+                    m = RangeLines.interpolate_bracket(margin, j[pick], below[pick], f[pick])
+                    flat[idx[pick]] = _interpolated_bits(flat[idx[pick]], m, bits)
         out[~np.isfinite(h[crop])] = NODATA
         return out
     else:

@@ -21,7 +21,7 @@ row (or column), sampled once per grid column (or row). Sampling is an exact bil
 interpolation because every sample lies on a grid column: only the row coordinate is
 fractional. Mapping back assigns each grid pixel the line sample on its own column that is at
 most half a pixel away (:meth:`RangeLines.to_grid`), or interpolates linearly between the two
-lines that bracket the pixel on its column (:meth:`RangeLines.to_grid_linear`). Both passes are vectorised over all lines, with one Python iteration
+lines that bracket the pixel on its column (:meth:`RangeLines.interpolate_at`). Both passes are vectorised over all lines, with one Python iteration
 per column of contiguous array work.
 
 Sensor geometry along a line (:func:`line_sensor_geometry`): one flat-earth point sensor per
@@ -507,11 +507,13 @@ class RangeLines:
                 out[i] += lo
         return out
 
-    def to_grid(self, lines, window=None, first_line=0):
+    def to_grid(self, lines, window=None, first_line=0, other=False):
         """Map a line array back onto the grid: each pixel takes the sample of its own column
         on the nearest line (at most half a pixel away).
         ``window``: (row0, row1, col0, col1) to map only that part of the grid, from a line
-        array that starts at line ``first_line`` (e.g. lines from :meth:`window_lines`)."""
+        array that starts at line ``first_line`` (e.g. lines from :meth:`window_lines`).
+        ``other``: take the other line that brackets the pixel on its column instead (the
+        nearest one where the pixel lies on a line or the other is not in the array)."""
         la = np.asarray(lines)
         if window is None:
             a0, a1, j0, j1 = 0, self.n_across, 0, self.n_along
@@ -522,54 +524,61 @@ class RangeLines:
                 first_line + la.shape[1] < need.max() + a1:
             raise GlasarError("line array shape does not match the range lines")
         out_t = np.empty((j1 - j0, a1 - a0), dtype=la.dtype)
-        na = a1 - a0
+        na, width = a1 - a0, la.shape[1]
         for i, j in enumerate(range(j0, j1)):
             s = self._back[j] + a0 - first_line
             out_t[i] = la[j, s: s + na]
+            if other and self._f[j] != 0.0:
+                o = s + (1 if self._r[j] else -1)  # below (r = 1) or above (r = 0) the nearest
+                lo, hi = max(o, 0), min(o + na, width)
+                out_t[i, lo - o: hi - o] = la[j, lo:hi]
         return np.ascontiguousarray(self._uncanon(out_t.T))
 
-    def to_grid_linear(self, lines, window=None, first_line=0):
-        """Map a line array back onto the grid by linear interpolation between the two lines
-        that bracket each pixel on its own column (they cross the column ``f`` and ``1 - f``
-        pixels from its centre): ``(1 - f) v_below + f v_above``; where one of the two is NaN
-        or absent (grid edge, no DEM) the other is taken. Float arrays (e.g. the signed
-        layover/shadow margins of :mod:`layover_shadow`); arguments as for :meth:`to_grid`,
-        the lines must include one more line on each side where the grid has it."""
-        la = np.asarray(lines)
+    def bracket(self, rows, cols, window=None, first_line=0):
+        """For grid pixels (rows, cols; relative to ``window``): the along-line sample index
+        ``j``, the line ``below`` (in an array that starts at line ``first_line``) that crosses
+        the pixel's column ``f`` pixels from its centre, and ``f``; the other bracketing line
+        is ``below - 1``, ``1 - f`` pixels away on the other side."""
         if window is None:
-            a0, a1, j0, j1 = 0, self.n_across, 0, self.n_along
+            a0, j0, j1 = 0, 0, self.n_along
         else:
-            a0, a1, j0, j1 = self._window_canon(window)
-        if la.shape[0] != self.n_along:
-            raise GlasarError("line array shape does not match the range lines")
-        na, width = a1 - a0, la.shape[1]
-        out_t = np.empty((j1 - j0, na), dtype=la.dtype)
-        upper = np.empty(na, dtype=la.dtype)
+            a0, _, j0, j1 = self._window_canon(window)
+        rows, cols = np.asarray(rows, dtype=np.int64), np.asarray(cols, dtype=np.int64)
+        a, jf = (cols, rows) if self.transpose else (rows, cols)
+        j = j0 + ((j1 - j0 - 1) - jf if self.flip else jf)
+        below = self._back[j] + self._r[j] + (a + a0 - first_line)
+        return j, below, self._f[j]
 
-        def take(row, s, dst):  # row[s: s + na] with NaN outside the array
-            lo, hi = max(s, 0), min(s + na, width)
-            if lo == s and hi == s + na:
-                dst[:] = row[s: s + na]
-                return dst
-            dst.fill(np.nan)
-            if hi > lo:
-                dst[lo - s: hi - s] = row[lo:hi]
-            return dst
+    @staticmethod
+    def interpolate_bracket(lines, j, below, f):
+        """Values of a float line array between the two lines of :meth:`bracket`:
+        ``(1 - f) v_below + f v_above``; where one of the two is NaN or not in the array the
+        other is taken."""
+        la = np.asarray(lines)
+        width = la.shape[1]
 
-        for i, j in enumerate(range(j0, j1)):
-            s = self._back[j] + self._r[j] + a0 - first_line  # the line f pixels below
-            below = take(la[j], s, out_t[i])
-            fj = self._f[j]
-            if fj == 0.0:
-                continue
-            above = take(la[j], s - 1, upper)
-            mix = below * la.dtype.type(1.0 - fj)
-            mix += above * la.dtype.type(fj)
-            gap = np.isnan(mix)
-            if gap.any():
-                mix[gap] = np.where(np.isnan(below[gap]), above[gap], below[gap])
-            out_t[i] = mix
-        return np.ascontiguousarray(self._uncanon(out_t.T))
+        def pick(idx):
+            v = la[j, np.clip(idx, 0, width - 1)]
+            v[(idx < 0) | (idx >= width)] = np.nan
+            return v
+
+        vb, va = pick(below), pick(below - 1)
+        out = vb * (1.0 - f)
+        out += va * f
+        gap = np.isnan(out)
+        if gap.any():
+            out[gap] = np.where(np.isnan(vb[gap]), va[gap], vb[gap])
+        flat = f == 0.0
+        out[flat] = vb[flat]
+        return out
+
+    def interpolate_at(self, lines, rows, cols, window=None, first_line=0):
+        """Values of a float line array at grid pixels (rows, cols; relative to ``window``),
+        interpolated linearly between the two lines that bracket each pixel on its own column
+        (they cross it ``f`` and ``1 - f`` pixels from its centre): ``(1 - f) v_below +
+        f v_above``; where one of the two is NaN or not in the array the other is taken.
+        Exact for a field that is linear along the columns. Arguments as for :meth:`to_grid`."""
+        return self.interpolate_bracket(lines, *self.bracket(rows, cols, window, first_line))
 
 
 def line_sensor_geometry(lines, theta_lines, g=None):

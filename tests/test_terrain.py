@@ -188,6 +188,42 @@ def test_range_lines_are_parallel_to_the_look_direction_near_range_first(az, spa
     assert dist.max() <= half + 1e-9
 
 
+@pytest.mark.parametrize("az", [30.0, 75.0, 90.0, 104.35, 200.0, 284.35, 359.0])
+def test_range_lines_interpolate_between_the_two_lines_at_each_pixel_centre(az):
+    """A field linear in the grid coordinates is exact on the lines (bilinear) and linear
+    along each column, so interpolating between the two lines that bracket a pixel on its
+    column gives the field at the pixel centre exactly (the nearest line alone is up to half a
+    pixel off); a window gives the same values as the whole grid; the other bracketing line
+    lies on the other side of the pixel."""
+    rows, cols = 41, 57
+    dx, dy = 10.0, 12.0
+    e = (np.arange(cols) + 0.5) * dx
+    n = -(np.arange(rows) + 0.5) * dy
+    field = 0.37 * e[None, :] - 1.9 * n[:, None] + 5.0
+    lines = terrain.RangeLines((rows, cols), (dx, dy), az)
+    fl = lines.to_lines(field, dtype=np.float64)
+    rr, cc = np.nonzero(np.ones((rows, cols), bool))
+    got = lines.interpolate_at(fl, rr, cc).reshape(rows, cols)
+    step = 1.9 * dy if not lines.transpose else 0.37 * dx  # the field's change per pixel on a column
+    # Exact inside; on the outer ring a bracketing line can lie beyond the line set and the
+    # nearest line is taken (half a pixel at most).
+    np.testing.assert_allclose(got[1:-1, 1:-1], field[1:-1, 1:-1], atol=1e-9)
+    assert np.abs(got - field).max() <= 0.5 * step + 1e-9
+    near, other = lines.to_grid(fl), lines.to_grid(fl, other=True)
+    assert np.abs(near - field).max() <= 0.5 * step + 1e-9
+    inner = (slice(1, -1), slice(1, -1))
+    on_line = np.isclose(near, field, atol=1e-9)
+    assert ((near - field) * (other - field) <= 1e-9)[inner].all()  # opposite sides (or on a line)
+    assert np.allclose(np.abs(other - near)[inner][~on_line[inner]], step, atol=1e-9)
+    window = (5, 30, 11, 40)
+    sel = lines.window_lines(window)
+    sel = (max(sel[0] - 1, 0), min(sel[1] + 1, lines.n_lines))
+    part = lines.to_lines(field, dtype=np.float64, lines=sel)
+    wr, wc = np.nonzero(np.ones((25, 29), bool))
+    np.testing.assert_allclose(lines.interpolate_at(part, wr, wc, window, sel[0]).reshape(25, 29),
+                               got[5:30, 11:40], atol=1e-9)
+
+
 def test_range_lines_sampling_is_bilinear_and_nan_outside():
     rng = np.random.default_rng(3)
     h = rng.normal(size=(20, 30))
