@@ -34,7 +34,7 @@ parallel rays) are computed for every sample, and
   0.922 / 0.942 with the nearer line and crest samples counted active shadow.
 
 Running maxima/minima run over all lines at once (one vector call per sample index), so the
-cost is a few passes over the samples (~25 ns per DEM pixel including resampling to and from
+cost is a few passes over the samples (~35 ns per DEM pixel including resampling to and from
 the lines; ``benchmarks/terrain_speed.py``).
 
 ``method='original'``: the peak-window method of Wu et al. (``Line_Correct``; see the
@@ -151,7 +151,7 @@ def _running(op, a, out, reverse=False, carry=None):
     return out
 
 
-def exact_flags_along(h, g, tan0, g0, kappa, chunk=None, margins=False):
+def exact_flags_along(h, g, tan0, g0, kappa, chunk=None, margins=False, out=None):
     """Bitmask for samples on range lines (exact method, see module doc).
 
     h: heights (n_along, n_lines), one line per column, near range first, NaN outside the DEM;
@@ -162,23 +162,28 @@ def exact_flags_along(h, g, tan0, g0, kappa, chunk=None, margins=False):
 
     With ``margins``, also returns two signed margins per sample (metres of r' and q'), positive
     exactly where the sample is in layover (any layover bit) or in shadow (any shadow bit):
-    layover ``max(max_{i<j} r_i - r_j, r_j - min_{i>j} r_i, -dr)``, shadow
-    ``max(max_{i<j} q_i - q_j, -dq)`` (dr, dq: half the central difference). Continuous across
-    lines, they can be interpolated between the two lines that bracket a pixel
-    (:meth:`terrain.RangeLines.interpolate_at`). Returns (flags, layover margin, shadow margin).
+    layover ``max(max_{i<j} r_i - r_j, r_j - min_{i>j} r_i)``, shadow ``max_{i<j} q_i - q_j``.
+    Continuous across lines, they can be interpolated between the two lines that bracket a
+    pixel (:meth:`terrain.RangeLines.interpolate_at`). Returns (flags, layover margin, shadow
+    margin), written into ``out`` = (flags, layover margin, shadow margin) arrays when given.
     """
     n, m = h.shape
     chunk = chunk or _CHUNK
-    flags = np.zeros((n, m), dtype=np.uint8)
     dt = np.result_type(h.dtype, np.float32)
+    if out is None:
+        flags = np.zeros((n, m), dtype=np.uint8)
+        if margins:
+            lay_m, sh_m = np.empty((n, m), dtype=dt), np.empty((n, m), dtype=dt)
+    else:
+        flags, lay_m, sh_m = out
+        flags[...] = 0
     if n < 2:
         if margins:
-            return flags, np.where(np.isnan(h), np.nan, -np.inf).astype(dt), \
-                np.where(np.isnan(h), np.nan, -np.inf).astype(dt)
+            for a in (lay_m, sh_m):
+                a[...] = np.where(np.isnan(h), np.nan, -np.inf)
+            return flags, lay_m, sh_m
         return flags
     if margins:
-        lay_m = np.empty((n, m), dtype=dt)
-        sh_m = np.empty((n, m), dtype=dt)
         no_partner = dt.type(-np.inf)  # the first sample: nothing before it (NaN stays NaN)
     r_all = np.empty((n, m), dtype=dt)
     carry_r = carry_q = None
@@ -451,25 +456,27 @@ def layover_shadow_mask(dem, spacing, look_azimuth_deg, incidence_deg, method="e
         # Blocks of lines (columns): cache-sized temporaries, wide rows for the running extrema.
         for m0 in range(0, hl.shape[1], _BLOCK):
             sl = slice(m0, m0 + _BLOCK)
-            flags[:, sl], lay_m[:, sl], sh_m[:, sl] = exact_flags_along(
-                hl[:, sl], lines.g, tan0[sl], g0[sl], kappa[sl], margins=True)
+            exact_flags_along(hl[:, sl], lines.g, tan0[sl], g0[sl], kappa[sl], margins=True,
+                              out=(flags[:, sl], lay_m[:, sl], sh_m[:, sl]))
         # Where both lines bracketing a pixel agree, so does any interpolation between them:
-        # the margins are needed only where they disagree (the edges of the bands).
-        out = lines.to_grid(flags, window, sel[0])
-        code = lines.to_grid(flags, window, sel[0], other=True)
+        # the margins are needed only where they disagree (the edges of the bands). All in the
+        # lines' orientation (j, a): the gathers of the margins follow their memory order.
+        out = lines.to_grid(flags, window, sel[0], canonical=True)
+        code = lines.to_grid(flags, window, sel[0], other=True, canonical=True)
         code <<= 4
         code |= out
         differ = np.take(_DIFFER, code)  # 1: the two lines disagree on layover, 2: on shadow
         idx = np.flatnonzero(differ)
         if idx.size:
             kinds = differ.ravel()[idx]
-            j, below, f = lines.bracket(*np.divmod(idx, out.shape[1]), window, sel[0])
+            j, below, f = lines.bracket_canonical(*np.divmod(idx, out.shape[1]), window, sel[0])
             flat = out.ravel()
             for k, bits, margin in ((1, ACTIVE_LAYOVER | PASSIVE_LAYOVER, lay_m), (2, ACTIVE_SHADOW | PASSIVE_SHADOW, sh_m)):
                 pick = (kinds & k) > 0
                 if pick.any():
                     m = RangeLines.interpolate_bracket(margin, j[pick], below[pick], f[pick])
                     flat[idx[pick]] = _interpolated_bits(flat[idx[pick]], m, bits)
+        out = lines.from_canonical(out)
         out[~np.isfinite(h[crop])] = NODATA
         return out
     else:

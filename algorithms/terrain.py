@@ -507,13 +507,15 @@ class RangeLines:
                 out[i] += lo
         return out
 
-    def to_grid(self, lines, window=None, first_line=0, other=False):
+    def to_grid(self, lines, window=None, first_line=0, other=False, canonical=False):
         """Map a line array back onto the grid: each pixel takes the sample of its own column
         on the nearest line (at most half a pixel away).
         ``window``: (row0, row1, col0, col1) to map only that part of the grid, from a line
         array that starts at line ``first_line`` (e.g. lines from :meth:`window_lines`).
         ``other``: take the other line that brackets the pixel on its column instead (the
-        nearest one where the pixel lies on a line or the other is not in the array)."""
+        nearest one where the pixel lies on a line or the other is not in the array).
+        ``canonical``: return the result in the lines' orientation, (along, across) = (j, a)
+        (see :meth:`from_canonical`, :meth:`bracket_canonical`)."""
         la = np.asarray(lines)
         if window is None:
             a0, a1, j0, j1 = 0, self.n_across, 0, self.n_along
@@ -532,7 +534,11 @@ class RangeLines:
                 o = s + (1 if self._r[j] else -1)  # below (r = 1) or above (r = 0) the nearest
                 lo, hi = max(o, 0), min(o + na, width)
                 out_t[i, lo - o: hi - o] = la[j, lo:hi]
-        return np.ascontiguousarray(self._uncanon(out_t.T))
+        return out_t if canonical else self.from_canonical(out_t)
+
+    def from_canonical(self, out_t):
+        """A (j, a) array from ``to_grid(..., canonical=True)`` in grid orientation."""
+        return np.ascontiguousarray(self._uncanon(np.asarray(out_t).T))
 
     def bracket(self, rows, cols, window=None, first_line=0):
         """For grid pixels (rows, cols; relative to ``window``): the along-line sample index
@@ -540,13 +546,19 @@ class RangeLines:
         the pixel's column ``f`` pixels from its centre, and ``f``; the other bracketing line
         is ``below - 1``, ``1 - f`` pixels away on the other side."""
         if window is None:
-            a0, j0, j1 = 0, 0, self.n_along
+            j0, j1 = 0, self.n_along
         else:
-            a0, _, j0, j1 = self._window_canon(window)
+            _, _, j0, j1 = self._window_canon(window)
         rows, cols = np.asarray(rows, dtype=np.int64), np.asarray(cols, dtype=np.int64)
         a, jf = (cols, rows) if self.transpose else (rows, cols)
-        j = j0 + ((j1 - j0 - 1) - jf if self.flip else jf)
-        below = self._back[j] + self._r[j] + (a + a0 - first_line)
+        return self.bracket_canonical((j1 - j0 - 1) - jf if self.flip else jf, a, window, first_line)
+
+    def bracket_canonical(self, j_rel, a_rel, window=None, first_line=0):
+        """As :meth:`bracket` for indices (j_rel, a_rel) of a ``to_grid(..., canonical=True)``
+        array."""
+        a0, j0 = (0, 0) if window is None else self._window_canon(window)[0::2]
+        j = j0 + np.asarray(j_rel, dtype=np.int64)
+        below = self._back[j] + self._r[j] + (np.asarray(a_rel, dtype=np.int64) + (a0 - first_line))
         return j, below, self._f[j]
 
     @staticmethod
