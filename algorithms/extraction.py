@@ -172,18 +172,18 @@ def split_lake_region(lake, image_db, interior, min_pixels=50):
     return split, t
 
 
-def add_wind_roughened_water(mapped, copol_db, copol_threshold_db, crosspol_db, valid, interior, method="otsu",
-                             seed=0, lake_mask=None):
+def add_wind_roughened_water(mapped, copol_db, copol_threshold_db, crosspol_db, valid, interior):
     """The lake (mapped from the co-polarised band, VV) plus the wind-roughened water that only
     the cross-polarised band (VH) shows as water.
 
     Wind roughens water with short (Bragg) waves: VV rises strongly (-15..-10 dB at moderate
     winds, right on any VV water threshold), but such a surface hardly depolarises, so VH stays
     near the noise floor (C-band VH ~ 0.58 U10 - 35.65 dB, about -30 dB at 10 m/s; Vachon and
-    Wolfe 2011, IEEE GRSL 8, 456). The same method and lake chain run on VH (water class,
-    components touching the interior, 3x3 open/close, the lake's own split); the pixels water in
-    that VH lake but not water in VV (VV >= copol_threshold_db, the VV lake's threshold: the
-    split's when split_lake_region split the region) and that depolarise less than the window's
+    Wolfe 2011, IEEE GRSL 8, 456). The lake chain runs on VH (water: Otsu's dark class below
+    the VH mixing midpoint of lake and land; components touching the interior, 3x3 open/close,
+    the lake's own split); the pixels water in that VH lake but not water in VV (VV >=
+    copol_threshold_db, the VV lake's threshold: the split's when split_lake_region split the
+    region) and that depolarise less than the window's
     land (VV - VH in dB above its median over the VV land: bright co-pol, dark cross-pol, the
     signature of rough water) are added where they connect to the VV lake. Dark wet snow and
     shadow, dark in both bands (VV - VH below land's), stay out even when a method's VV
@@ -196,13 +196,23 @@ def add_wind_roughened_water(mapped, copol_db, copol_threshold_db, crosspol_db, 
     copol = np.asarray(copol_db, dtype=np.float64)
     usable = np.asarray(valid, dtype=bool) & np.isfinite(x) & np.isfinite(copol)
     bright_copol = usable & (copol >= copol_threshold_db)
-    land = bright_copol & usable & ~mapped
-    if land.sum() < 5:
+    land = bright_copol & ~mapped
+    lake_core = mapped & usable
+    if land.sum() < 5 or lake_core.sum() < 5:
+        return mapped.copy()
+    # Water in VH: Otsu's dark class (whatever the method: one histogram, a fraction of a
+    # millisecond) that is also mostly water by power mixing (below the midpoint of the lake's
+    # and the land's VH power, as refine_shore): a two-class split of a window with little
+    # water can fall between land and glacier.
+    p_water, p_land = 10.0 ** (np.median(x[lake_core]) / 10.0), 10.0 ** (np.median(x[land]) / 10.0)
+    if not p_land > p_water:
         return mapped.copy()
     try:
-        water_vh, _ = classify_water([crosspol_db], valid, method, seed, lake_mask)
+        water_vh, _ = classify_water([crosspol_db], valid, "otsu")
     except (NoWaterFound, GlasarError):
         return mapped.copy()
+    with np.errstate(invalid="ignore"):
+        water_vh &= x < 10.0 * np.log10(0.5 * (p_water + p_land))
     lake_vh = select_lake(open_close(water_vh), interior)
     lake_vh, _ = split_lake_region(lake_vh, crosspol_db, interior)
     ratio = copol - x  # VV/VH in dB: high where the surface depolarises little

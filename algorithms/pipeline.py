@@ -357,8 +357,7 @@ def extract_and_score(bands_db, valid, lake, area_km2, grid, srs, options, lake_
     if crosspol_db is not None and t is not None and not math.isnan(t):  # wind-roughened water, from VH
         t_lake = t if t_split is None else t_split  # VV water of the lake: below the split when split
         mapped = extraction.add_wind_roughened_water(mapped, bands_db[0], t_lake, crosspol_db,
-                                                     valid & np.isfinite(crosspol_db), interior_mask,
-                                                     options.method, options.seed, lake_mask)
+                                                     valid & np.isfinite(crosspol_db), interior_mask)
     max_hole = max(4, int(options.max_hole_fraction * mapped.sum()))
     mapped = extraction.fill_small_holes(mapped, max_hole)
     mapped = extraction.refine_shore(mapped, bands_db[0], valid)

@@ -108,6 +108,32 @@ def test_wind_roughened_water_rule_keeps_wet_snow_out_below_a_low_vv_threshold()
     assert not (out & rough).any()
 
 
+def test_wind_roughened_water_rule_keeps_a_large_glacier_out():
+    """A small lake beside a large glacier (VV -10 / VH -17.5 dB: VV - VH 7.5 dB, a little above
+    land's 7): Otsu on VH splits land from glacier + water (threshold near -16 dB), yet the
+    glacier is not added (VH mixing midpoint of lake and land about -18.3 dB, the lake's own
+    split in VH); the rough part is."""
+    rng = np.random.default_rng(6)
+    yy, xx = np.mgrid[:200, :200]
+    lake = np.hypot(yy - 100, xx - 100) <= 14
+    rough = lake & (xx > 104)
+    glacier = (xx < 120) & ~lake
+    vv = np.where(glacier, -10.0, -8.0)
+    vh = np.where(glacier, -17.5, -15.0)
+    vv[lake], vh[lake] = -22.0, -25.5
+    vv[rough] = -13.5
+    vv += rng.normal(0, 0.5, vv.shape)
+    vh += rng.normal(0, 0.5, vh.shape)
+    interior = np.hypot(yy - 100, xx - 100) <= 6
+    _, info = extraction.classify_water([vh], np.ones_like(lake), "otsu")
+    assert -17.5 < info["threshold_db"] < -15.0  # the split is land vs glacier, not water
+    t = -16.0
+    mapped = extraction.select_lake(extraction.open_close(vv < t), interior)
+    out = extraction.add_wind_roughened_water(mapped, vv, t, vh, np.ones_like(lake), interior)
+    assert (out & glacier).sum() < 10
+    assert (out & rough).sum() > 0.9 * rough.sum()
+
+
 def test_wind_roughened_water_rule_needs_vh_to_show_the_lake():
     vv, vh, lake, rough, snow, interior = _rough_lake_window(seed=1)
     mapped = extraction.select_lake(extraction.open_close(vv < -16.0), interior)
