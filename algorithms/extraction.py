@@ -144,10 +144,11 @@ def split_lake_region(lake, image_db, interior, min_pixels=50):
     another surface: the region becomes the darker class's components touching the interior
     (no second opening: it would cut the lake's narrow parts). A region of one class (water and its speckle) is unimodal and
     returned unchanged. Wind-roughened water that the window threshold partly took in forms
-    such a brighter mode too and is dropped with it: the cost of the rule (benchmarks/accuracy.py
-    scenes 1-10: six lakes beside wet snow 0.26-0.49 -> 0.67-0.93 IoU, six lakes, mostly with
-    rough patches, lose 0.01-0.13; median 0.744 -> 0.831; scenes 11-20, not used to design it:
-    median 0.795 -> 0.815; Tsho Rolpa unchanged).
+    such a brighter mode too and is dropped with it (benchmarks/accuracy.py, VV only, scenes
+    1-10: six lakes beside wet snow 0.26-0.49 -> 0.67-0.93 IoU, six lakes, mostly with rough
+    patches, lose 0.01-0.13; median 0.744 -> 0.831; scenes 11-20, not used to design it: median
+    0.795 -> 0.815; Tsho Rolpa unchanged); when the rasters hold VH, add_wind_roughened_water
+    recovers that rough water afterwards.
     Returns (mask, threshold in dB or None when not split).
     """
     from .thresholds import minimum
