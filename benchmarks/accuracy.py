@@ -395,7 +395,10 @@ def main(argv=None):
     # Real pairs: Tsho Rolpa only (the other inventory lakes lie outside the clips).
     real_scores = {}
     if not args.no_real:
-        inv = QgsVectorLayer(REAL_INVENTORY, "icimod", "ogr")
+        # a copy: QGIS opens GeoPackages for update and would rewrite the bundled file
+        inventory = os.path.join(work, os.path.basename(REAL_INVENTORY))
+        shutil.copyfile(REAL_INVENTORY, inventory)
+        inv = QgsVectorLayer(inventory, "icimod", "ogr")
         inv.setSubsetString(f"\"GLIMS_ID\" = '{TSHO_ROLPA_ID}'")
         folder = os.path.join(work, "real")
         os.makedirs(folder, exist_ok=True)
