@@ -34,7 +34,7 @@ parallel rays) are computed for every sample, and
   0.922 / 0.942 with the nearer line and crest samples counted active shadow.
 
 Running maxima/minima run over all lines at once (one vector call per sample index), so the
-cost is a few passes over the samples (~35 ns per DEM pixel including resampling to and from
+cost is a few passes over the samples (~30 ns per DEM pixel including resampling to and from
 the lines; ``benchmarks/terrain_speed.py``).
 
 ``method='original'``: the peak-window method of Wu et al. (``Line_Correct``; see the
@@ -67,16 +67,29 @@ PASSIVE_SHADOW = 8
 NODATA = 255
 METHODS = ("exact", "original")
 ORIGINAL_WINDOW_M = 900.0
-_CHUNK = 128  # samples per chunk of the line computations (with _BLOCK lines: ~0.5 MB float32)
+_CHUNK = 32  # at least this many samples per chunk of the line computations, and ...
+_CHUNK_SAMPLES = 1 << 17  # ... about this many samples (lines x chunk; 0.5 MB float32) in all
 _NARROW = 256  # fewer lines than this: numpy's accumulate beats one call per sample index
-_BLOCK = 1024  # lines per block: rows wide enough for the running extrema, temporaries in cache
+_EDGE_SLICE = 1 << 16  # band-edge pixels interpolated per slice
+_SLAB = 1 << 18  # pixels per slab of the grid-sized passes (temporaries reused, not fresh pages)
+# At most this many lines per block, blocks of equal width: one running-extremum call per
+# sample index costs ~1.2 us + 0.5 ns per line, so wide rows (with short chunks to keep the
+# temporaries in cache) beat narrow blocks: 4000 x 4000, one block of 5023 lines and chunks of
+# 32 samples: ~25 % less time than blocks of 1024 lines and chunks of 128.
+_BLOCK = 8192
+
+
+def _any_finite(a):
+    """``np.isfinite(a).any()``, stopping at the first slab of rows that has a finite value."""
+    slab = max(1, _SLAB // max(a.shape[1], 1))
+    return any(np.isfinite(a[i:i + slab]).any() for i in range(0, a.shape[0], slab))
 
 
 def _check_inputs(dem, spacing, incidence_deg):
     h = np.asarray(dem)
     if h.ndim != 2 or h.shape[0] < 1 or h.shape[1] < 2:
         raise GlasarError("the DEM must be a 2-D array (rows, cols) with at least 2 columns")
-    if not np.isfinite(h).any():
+    if not _any_finite(h):
         raise GlasarError("the DEM has no valid height in the window")
     dx, dy = mean_spacing(spacing)
     if not (dx > 0 and dy > 0):
@@ -132,7 +145,12 @@ def _running(op, a, out, reverse=False, carry=None):
         return out
     fill, plain = (-np.inf, np.maximum) if op is np.fmax else (np.inf, np.minimum)
     gaps = np.isnan(a)
-    src = np.where(gaps, a.dtype.type(fill), a) if gaps.any() else a
+    if gaps.any():  # into ``out`` (overwritten step by step below: src[j] is read first)
+        src = out
+        np.copyto(src, a)
+        np.copyto(src, a.dtype.type(fill), where=gaps)
+    else:
+        src = a
     if reverse:
         src, out_ = src[::-1], out[::-1]
     else:
@@ -151,7 +169,7 @@ def _running(op, a, out, reverse=False, carry=None):
     return out
 
 
-def exact_flags_along(h, g, tan0, g0, kappa, chunk=None, margins=False, out=None):
+def exact_flags_along(h, g, tan0, g0, kappa, chunk=None, margins=False, out=None, work=None):
     """Bitmask for samples on range lines (exact method, see module doc).
 
     h: heights (n_along, n_lines), one line per column, near range first, NaN outside the DEM;
@@ -166,9 +184,11 @@ def exact_flags_along(h, g, tan0, g0, kappa, chunk=None, margins=False, out=None
     Continuous across lines, they can be interpolated between the two lines that bracket a
     pixel (:meth:`terrain.RangeLines.interpolate_at`). Returns (flags, layover margin, shadow
     margin), written into ``out`` = (flags, layover margin, shadow margin) arrays when given.
+    ``work``: optional float array of at least h's shape for the stored slant ranges (reused
+    from block to block by the caller).
     """
     n, m = h.shape
-    chunk = chunk or _CHUNK
+    chunk = chunk or max(_CHUNK, _CHUNK_SAMPLES // max(m, 1))
     dt = np.result_type(h.dtype, np.float32)
     if out is None:
         flags = np.zeros((n, m), dtype=np.uint8)
@@ -185,7 +205,10 @@ def exact_flags_along(h, g, tan0, g0, kappa, chunk=None, margins=False, out=None
         return flags
     if margins:
         no_partner = dt.type(-np.inf)  # the first sample: nothing before it (NaN stays NaN)
-    r_all = np.empty((n, m), dtype=dt)
+    r_all = np.empty((n, m), dtype=dt) if work is None else work[:n, :m]
+    # Running extrema and flags of one chunk: buffers reused chunk to chunk.
+    run_buf = np.empty((chunk, m), dtype=dt)
+    lay_buf = np.empty((chunk, m), dtype=bool)
     carry_r = carry_q = None
     for j0 in range(0, n, chunk):
         j1 = min(j0 + chunk, n)
@@ -196,8 +219,8 @@ def exact_flags_along(h, g, tan0, g0, kappa, chunk=None, margins=False, out=None
         fl = flags[j0:j1]
         # Layover behind a fold: r below the running max of the nearer samples. NaN samples
         # (outside the DEM) neither count nor get flagged.
-        run = _running(np.fmax, rc, np.empty_like(rc), carry=carry_r)
-        lay = np.empty(rc.shape, dtype=bool)
+        run = _running(np.fmax, rc, run_buf[:j1 - j0], carry=carry_r)
+        lay = lay_buf[:j1 - j0]
         np.less(rc[1:], run[:-1], out=lay[1:])
         if carry_r is None:
             lay[0] = False
@@ -235,8 +258,8 @@ def exact_flags_along(h, g, tan0, g0, kappa, chunk=None, margins=False, out=None
     for j0 in range(((n - 1) // chunk) * chunk, -1, -chunk):
         j1 = min(j0 + chunk, n)
         rc = r_all[j0:j1]
-        run = _running(np.fmin, rc, np.empty_like(rc), reverse=True, carry=carry)
-        lay = np.empty(rc.shape, dtype=bool)
+        run = _running(np.fmin, rc, run_buf[:j1 - j0], reverse=True, carry=carry)
+        lay = lay_buf[:j1 - j0]
         np.greater(rc[:-1], run[1:], out=lay[:-1])
         if carry is None:
             lay[-1] = False
@@ -392,17 +415,13 @@ def original_line_reference(h, step, theta_deg, slope_deg, window_m=ORIGINAL_WIN
     return _bits_from_sets(h, step, tan_t, lay, sh)
 
 
-def _differ_table():
-    """For code = (bits of the other line << 4) | bits of the nearest line: 1 where they
-    disagree on layover (either bit), 2 where they disagree on shadow."""
-    c = np.arange(256)
-    a, b = c & 15, c >> 4
-    lay = ((a & 3) > 0) != ((b & 3) > 0)
-    sh = ((a & 12) > 0) != ((b & 12) > 0)
-    return (lay.astype(np.uint8) | (sh.astype(np.uint8) << 1)).astype(np.uint8)
-
-
-_DIFFER = _differ_table()
+def _kinds(bits):
+    """Per pixel: 1 if any layover bit (1, 2) is set, plus 4 if any shadow bit (4, 8) is set
+    (bit operations on uint8: cheaper than a lookup table)."""
+    k = np.right_shift(bits, 1)
+    k |= bits
+    k &= np.uint8(ACTIVE_LAYOVER | ACTIVE_SHADOW)
+    return k
 
 
 def _interpolated_bits(nearest, margin, bits):
@@ -417,6 +436,15 @@ def _interpolated_bits(nearest, margin, bits):
         on = np.where(np.isnan(margin), near, margin > 0)
     kind = np.where((nearest & active) > 0, active, passive).astype(np.uint8)
     return (nearest & np.uint8(0xFF ^ bits)) | np.where(on, kind, 0).astype(np.uint8)
+
+
+def _mark_nodata(out, h):
+    """``out[~isfinite(h)] = NODATA`` by slabs of rows (small temporaries)."""
+    slab = max(1, _SLAB // max(h.shape[1], 1))
+    for a in range(0, h.shape[0], slab):
+        bad = np.isfinite(h[a:a + slab])
+        np.logical_not(bad, out=bad)
+        np.copyto(out[a:a + slab], NODATA, where=bad)
 
 
 def layover_shadow_mask(dem, spacing, look_azimuth_deg, incidence_deg, method="exact",
@@ -453,31 +481,40 @@ def layover_shadow_mask(dem, spacing, look_azimuth_deg, incidence_deg, method="e
         flags = np.empty(hl.shape, dtype=np.uint8)
         lay_m = np.empty(hl.shape, dtype=np.float32)
         sh_m = np.empty(hl.shape, dtype=np.float32)
+        n_blocks = -(-hl.shape[1] // _BLOCK)
+        block = -(-hl.shape[1] // n_blocks)
+        work = np.empty((hl.shape[0], block), dtype=np.float32)
         # Blocks of lines (columns): cache-sized temporaries, wide rows for the running extrema.
-        for m0 in range(0, hl.shape[1], _BLOCK):
-            sl = slice(m0, m0 + _BLOCK)
+        for m0 in range(0, hl.shape[1], block):
+            sl = slice(m0, m0 + block)
             exact_flags_along(hl[:, sl], lines.g, tan0[sl], g0[sl], kappa[sl], margins=True,
-                              out=(flags[:, sl], lay_m[:, sl], sh_m[:, sl]))
+                              out=(flags[:, sl], lay_m[:, sl], sh_m[:, sl]), work=work)
         # Where both lines bracketing a pixel agree, so does any interpolation between them:
         # the margins are needed only where they disagree (the edges of the bands). All in the
         # lines' orientation (j, a): the gathers of the margins follow their memory order.
         out = lines.to_grid(flags, window, sel[0], canonical=True)
-        code = lines.to_grid(flags, window, sel[0], other=True, canonical=True)
-        code <<= 4
-        code |= out
-        differ = np.take(_DIFFER, code)  # 1: the two lines disagree on layover, 2: on shadow
-        idx = np.flatnonzero(differ)
-        if idx.size:
-            kinds = differ.ravel()[idx]
-            j, below, f = lines.bracket_canonical(*np.divmod(idx, out.shape[1]), window, sel[0])
-            flat = out.ravel()
-            for k, bits, margin in ((1, ACTIVE_LAYOVER | PASSIVE_LAYOVER, lay_m), (2, ACTIVE_SHADOW | PASSIVE_SHADOW, sh_m)):
+        other = lines.to_grid(flags, window, sel[0], other=True, canonical=True)
+        differ = _kinds(out)
+        differ ^= _kinds(other)  # 1: the two lines disagree on layover, 4: on shadow
+        del other
+        # Their flat indices, by slabs of rows (small temporaries; on bool: numpy's fast path).
+        slab = max(1, _SLAB // max(differ.shape[1], 1))
+        idx = np.concatenate([np.flatnonzero(differ[a:a + slab] != 0) + a * differ.shape[1]
+                              for a in range(0, differ.shape[0], slab)])
+        flat, width = out.ravel(), out.shape[1]
+        # In slices of the band-edge pixels: small temporaries, reused (no fresh pages).
+        for i0 in range(0, idx.size, _EDGE_SLICE):
+            ix = idx[i0:i0 + _EDGE_SLICE]
+            kinds = differ.ravel()[ix]
+            j, below, f = lines.bracket_canonical(*np.divmod(ix, width), window, sel[0])
+            for k, bits, margin in ((1, ACTIVE_LAYOVER | PASSIVE_LAYOVER, lay_m),
+                                    (4, ACTIVE_SHADOW | PASSIVE_SHADOW, sh_m)):
                 pick = (kinds & k) > 0
                 if pick.any():
                     m = RangeLines.interpolate_bracket(margin, j[pick], below[pick], f[pick])
-                    flat[idx[pick]] = _interpolated_bits(flat[idx[pick]], m, bits)
+                    flat[ix[pick]] = _interpolated_bits(flat[ix[pick]], m, bits)
         out = lines.from_canonical(out)
-        out[~np.isfinite(h[crop])] = NODATA
+        _mark_nodata(out, h[crop])
         return out
     else:
         hl = lines.to_lines(h, dtype=np.float64, lines=sel)

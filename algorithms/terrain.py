@@ -46,6 +46,7 @@ gdal.UseExceptions()
 DEM_RESAMPLING = ("bilinear", "cubic")
 _GATHER_BELOW = 1024  # range lines: below this many lines, resample with one gather
 _FEET = {"ft", "feet", "foot", "us survey foot", "ftus"}
+_TILE = 256  # tile edge of the blocked transposes (a tile of source and target stays in cache)
 
 
 # --------------------------------------------------------------------------------------------
@@ -467,9 +468,11 @@ class RangeLines:
         c = self._canon(a)
         p = self._pad
         js = np.arange(self.n_along) if along is None else np.asarray(along, dtype=np.int64)
-        cp = np.full((js.size, self.n_across + 2 * p + 2), np.nan, dtype=dtype)
+        cp = np.empty((js.size, self.n_across + 2 * p + 2), dtype=dtype)
+        cp[:, :p] = np.nan  # NaN beyond the extrapolated pixels; the body is overwritten
+        cp[:, p + 2 + self.n_across:] = np.nan
         body = cp[:, p + 1: p + 1 + self.n_across]
-        body[...] = c.T if along is None else c[:, js].T
+        copy_transposed(body, c if along is None else c[:, js])
         # One pixel beyond each edge, extrapolated linearly (exact for planes), so that samples
         # up to half a pixel outside the grid (mapped back onto edge pixels) are defined.
         if self.n_across > 1:
@@ -538,7 +541,11 @@ class RangeLines:
 
     def from_canonical(self, out_t):
         """A (j, a) array from ``to_grid(..., canonical=True)`` in grid orientation."""
-        return np.ascontiguousarray(self._uncanon(np.asarray(out_t).T))
+        out_t = np.asarray(out_t)
+        if not self.transpose:  # out_t.T flipped: a transposed copy
+            src = out_t[::-1] if self.flip else out_t
+            return copy_transposed(np.empty(out_t.shape[::-1], dtype=out_t.dtype), src)
+        return np.ascontiguousarray(self._uncanon(out_t.T))
 
     def bracket(self, rows, cols, window=None, first_line=0):
         """For grid pixels (rows, cols; relative to ``window``): the along-line sample index
@@ -568,10 +575,14 @@ class RangeLines:
         other is taken."""
         la = np.asarray(lines)
         width = la.shape[1]
+        flat_la = la.ravel() if la.flags.c_contiguous else np.ascontiguousarray(la).ravel()
+        row = np.asarray(j, dtype=np.int64) * width
 
-        def pick(idx):
-            v = la[j, np.clip(idx, 0, width - 1)]
-            v[(idx < 0) | (idx >= width)] = np.nan
+        def pick(idx):  # one flat gather (2-D fancy indexing is ~3x slower)
+            outside = (idx < 0) | (idx >= width)
+            v = np.take(flat_la, row + np.clip(idx, 0, width - 1))
+            if outside.any():
+                v[outside] = np.nan
             return v
 
         vb, va = pick(below), pick(below - 1)
@@ -612,7 +623,8 @@ def line_sensor_geometry(lines, theta_lines, g=None):
         return np.arctan(tan0), g0, np.zeros(lines.n_lines)
     valid = np.isfinite(th)
     w = valid.astype(np.float64)
-    y = np.where(valid, np.tan(np.radians(np.where(valid, th, 45.0))), 0.0)
+    y = np.zeros(th.shape)
+    y[valid] = np.tan(np.radians(th[valid]))  # tan (the costly step) of the valid angles only
     n = w.sum(axis=0)
     n_safe = np.maximum(n, 1.0)
     g0 = (w * g).sum(axis=0) / n_safe
@@ -684,6 +696,22 @@ def slant_and_ray(g, h, tan0, g0, kappa, along_axis=1):
     np.subtract(1, t, out=t)
     q /= t
     return r, q
+
+
+def copy_transposed(dst, src):
+    """``dst[...] = src.T`` tile by tile: a plain transposed copy of a large array strides
+    through memory a cache line per element; in tiles of 256 x 256 both sides stay in cache
+    (~3x faster on 4000 x 4000). Returns dst."""
+    n0, n1 = dst.shape
+    if src.shape != (n1, n0):
+        raise ValueError("copy_transposed: shapes do not match")
+    if n0 * n1 < 4 * _TILE * _TILE:
+        dst[...] = src.T
+        return dst
+    for i in range(0, n0, _TILE):
+        for j in range(0, n1, _TILE):
+            dst[i:i + _TILE, j:j + _TILE] = src[j:j + _TILE, i:i + _TILE].T
+    return dst
 
 
 # --------------------------------------------------------------------------------------------

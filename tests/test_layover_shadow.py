@@ -491,3 +491,43 @@ def test_line_flags_do_not_depend_on_the_chunking():
             for chunk in (1, 2, 7, 64):
                 assert np.array_equal(ls.exact_flags_along(h, g, np.full(m, 0.8), np.full(m, 500.0), kappa,
                                                            chunk=chunk), whole)
+
+
+@pytest.mark.parametrize("small_blocks", (False, True))
+def test_exact_mask_equals_the_margins_interpolated_at_every_pixel(sample_dir, s1b_geometry, monkeypatch,
+                                                                   small_blocks):
+    # The fast path (blocks of lines, chunks, margins interpolated only where the two lines
+    # bracketing a pixel disagree, in slices; tiled transposes) against the plain definition:
+    # whole lines in one pass, both margins interpolated at every pixel centre, positive ->
+    # in the set, active or passive as on the nearer line. Real DEM (600 x 600 at 15 m, large
+    # enough for the tiled transposes), the four canonical orientations of the lines.
+    heading, pts = s1b_geometry
+    grid, dem, inc = _utm_window(sample_dir, pts, res=15.0)
+    dem[100:104, 200:230] = np.nan  # a hole in the DEM
+    dx, dy = terrain.grid_spacing(grid)
+    if small_blocks:  # many blocks, chunks, slabs and slices
+        monkeypatch.setattr(ls, "_BLOCK", 97)
+        monkeypatch.setattr(ls, "_SLAB", 5000)
+        monkeypatch.setattr(ls, "_EDGE_SLICE", 1000)
+    real = terrain.look_azimuth(heading, grid.srs_wkt, *terrain.grid_centre(grid))
+    for look in (real, real - 180.0, 13.0, 193.0):
+        lines = terrain.RangeLines(dem.shape, (dx, dy), look)
+        hl = lines.to_lines(dem, dtype=np.float32)
+        th = lines.to_lines(inc, dtype=np.float64)
+        tan0, g0, kappa = (np.asarray(v) for v in ls._geometry(lines, inc, (0, lines.n_lines)))
+        flags, lay_m, sh_m = ls.exact_flags_along(hl, lines.g, tan0, g0, kappa, chunk=hl.shape[0], margins=True)
+        near = lines.to_grid(flags)
+        rr, cc = np.nonzero(np.ones(dem.shape, bool))
+        want = np.zeros(dem.shape, np.uint8)
+        for margin, active, passive in ((lay_m, ls.ACTIVE_LAYOVER, ls.PASSIVE_LAYOVER),
+                                        (sh_m, ls.ACTIVE_SHADOW, ls.PASSIVE_SHADOW)):
+            m = lines.interpolate_at(margin, rr, cc).reshape(dem.shape)
+            with np.errstate(invalid="ignore"):
+                on = np.where(np.isnan(m), (near & (active | passive)) > 0, m > 0)
+            want |= np.where(on, np.where((near & active) > 0, active, passive), 0).astype(np.uint8)
+        want[~np.isfinite(dem)] = ls.NODATA
+        got = ls.layover_shadow_mask(dem, (dx, dy), look, inc)
+        assert np.isfinite(th).any()
+        assert ((got & 3) > 0).mean() > 0.01 and ((got & 12) > 0).mean() > 0.001
+        assert (got != near).sum() > 100  # the interpolation matters on this DEM
+        assert np.array_equal(got, want)

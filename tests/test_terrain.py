@@ -393,3 +393,21 @@ def test_expand_along_the_look_directions_and_incidence_plane():
     assert np.allclose(full, point_sensor(R - mr, C - mc), atol=1e-9)
     assert window[4, 5] == pytest.approx(point_sensor(4, 5))
     assert np.array_equal(window[~np.isnan(inc)], inc[~np.isnan(inc)])
+
+
+def test_tiled_transposed_copies_equal_numpy_transposes():
+    rng = np.random.default_rng(2)
+    for shape in ((700, 530), (3, 5), (600, 1)):
+        a = rng.normal(size=shape).astype(np.float32)
+        for src in (a, a[::-1], a[:, ::-1]):
+            dst = np.empty(shape[::-1], np.float32)
+            assert terrain.copy_transposed(dst, src) is dst
+            assert np.array_equal(dst, src.T)
+    with pytest.raises(ValueError):
+        terrain.copy_transposed(np.empty((3, 4)), np.empty((3, 4)))
+    # from_canonical is the plain transpose/flip of to_grid's canonical array in every orientation.
+    shape = (600, 700)
+    for look in (284.3, 104.3, 13.0, 193.0):
+        lines = terrain.RangeLines(shape, 10.0, look)
+        out_t = rng.integers(0, 255, size=(lines.n_along, lines.n_across)).astype(np.uint8)
+        assert np.array_equal(lines.from_canonical(out_t), lines._uncanon(out_t.T))
