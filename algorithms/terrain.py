@@ -46,6 +46,7 @@ gdal.UseExceptions()
 DEM_RESAMPLING = ("bilinear", "cubic")
 _GATHER_BELOW = 1024  # range lines: below this many lines, resample with one gather
 _FEET = {"ft", "feet", "foot", "us survey foot", "ftus"}
+_FIT_SAMPLES = 1 << 16  # samples per block of lines in the per-line sensor fits
 _TILE = 256  # tile edge of the blocked transposes (a tile of source and target stays in cache)
 
 
@@ -604,6 +605,25 @@ class RangeLines:
         return self.interpolate_bracket(lines, *self.bracket(rows, cols, window, first_line))
 
 
+def _fit_tan_lines(th, g):
+    """Least-squares line of tan(theta) against g on each column of th (see
+    :func:`line_sensor_geometry`): (valid samples, g0, mean tan, clipped slope kappa)."""
+    valid = np.isfinite(th)
+    w = valid.astype(np.float64)
+    y = np.zeros(th.shape)
+    y[valid] = np.tan(np.radians(th[valid]))  # tan (the costly step) of the valid angles only
+    n = w.sum(axis=0)
+    n_safe = np.maximum(n, 1.0)
+    g0 = (w * g).sum(axis=0) / n_safe
+    y0 = y.sum(axis=0) / n_safe
+    gc = (g - g0[None, :]) * w
+    var = (gc * gc).sum(axis=0)
+    cov = (gc * (y - y0[None, :] * w)).sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        kappa = np.where(var > 0, cov / np.where(var > 0, var, 1.0), 0.0)
+    return n, g0, y0, np.clip(np.nan_to_num(kappa), 0.0, 1e-5)
+
+
 def line_sensor_geometry(lines, theta_lines, g=None):
     """Per-line flat-earth point sensor fitted to the incidence sampled on each line.
 
@@ -621,22 +641,12 @@ def line_sensor_geometry(lines, theta_lines, g=None):
         tan0 = np.full(lines.n_lines, math.tan(math.radians(float(th))))
         g0 = np.full(lines.n_lines, float(lines.g.mean()))
         return np.arctan(tan0), g0, np.zeros(lines.n_lines)
-    valid = np.isfinite(th)
-    w = valid.astype(np.float64)
-    y = np.zeros(th.shape)
-    y[valid] = np.tan(np.radians(th[valid]))  # tan (the costly step) of the valid angles only
-    n = w.sum(axis=0)
-    n_safe = np.maximum(n, 1.0)
-    g0 = (w * g).sum(axis=0) / n_safe
-    y0 = y.sum(axis=0) / n_safe
-    gc = (g - g0[None, :]) * w
-    var = (gc * gc).sum(axis=0)
-    cov = (gc * (y - y0[None, :] * w)).sum(axis=0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        kappa = np.where(var > 0, cov / np.where(var > 0, var, 1.0), 0.0)
-    kappa = np.clip(np.nan_to_num(kappa), 0.0, 1e-5)
+    # Each line's fit is independent: in blocks of lines (cache-sized temporaries).
+    step = max(1, _FIT_SAMPLES // max(th.shape[0], 1))
+    n, g0, y0, kappa = (np.concatenate(v) for v in
+                        zip(*(_fit_tan_lines(th[:, a:a + step], g) for a in range(0, th.shape[1], step))))
     if (n == 0).any():
-        if not valid.any():
+        if not (n > 0).any():
             raise GlasarError("no valid incidence angle on any range line")
         y0[n == 0] = np.tan(np.radians(np.nanmean(th)))
         g0[n == 0] = float(g.mean())
