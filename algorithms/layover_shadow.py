@@ -144,13 +144,9 @@ def _running(op, a, out, reverse=False, carry=None):
     if n == 0:
         return out
     fill, plain = (-np.inf, np.maximum) if op is np.fmax else (np.inf, np.minimum)
-    gaps = np.isnan(a)
-    if gaps.any():  # into ``out`` (overwritten step by step below: src[j] is read first)
-        src = out
-        np.copyto(src, a)
-        np.copyto(src, a.dtype.type(fill), where=gaps)
-    else:
-        src = a
+    # NaN -> fill in one pass (fmax(NaN, -inf) = -inf, fmax(x, -inf) = x), into ``out``
+    # (overwritten step by step below, where src[j] is read before out[j] is written).
+    src = op(a, a.dtype.type(fill), out=out)
     if reverse:
         src, out_ = src[::-1], out[::-1]
     else:
@@ -208,14 +204,16 @@ def exact_flags_along(h, g, tan0, g0, kappa, chunk=None, margins=False, out=None
     r_all = np.empty((n, m), dtype=dt) if work is None else work[:n, :m]
     # Running extrema and flags of one chunk: buffers reused chunk to chunk.
     run_buf = np.empty((chunk, m), dtype=dt)
+    q_buf, t_buf = np.empty((chunk + 2, m), dtype=dt), np.empty((chunk + 2, m), dtype=dt)
     lay_buf = np.empty((chunk, m), dtype=bool)
     carry_r = carry_q = None
     for j0 in range(0, n, chunk):
         j1 = min(j0 + chunk, n)
         e0, e1 = max(j0 - 1, 0), min(j1 + 1, n)
-        r, q = slant_and_ray(g[e0:e1], h[e0:e1], tan0, g0, kappa, along_axis=0)
+        # r straight into the stored slant ranges (the context rows get the same values again).
+        r, q = slant_and_ray(g[e0:e1], h[e0:e1], tan0, g0, kappa, along_axis=0,
+                             out=(r_all[e0:e1], q_buf[:e1 - e0], t_buf[:e1 - e0]))
         rc, qc = r[j0 - e0:j1 - e0], q[j0 - e0:j1 - e0]
-        r_all[j0:j1] = rc
         fl = flags[j0:j1]
         # Layover behind a fold: r below the running max of the nearer samples. NaN samples
         # (outside the DEM) neither count nor get flagged.

@@ -653,7 +653,7 @@ def line_sensor_geometry(lines, theta_lines, g=None):
     return np.arctan(y0), g0, kappa
 
 
-def slant_and_ray(g, h, tan0, g0, kappa, along_axis=1):
+def slant_and_ray(g, h, tan0, g0, kappa, along_axis=1, out=None):
     """Monotone proxies of slant range and of the ray (look-angle) coordinate along lines.
 
     h: heights, shape (n_lines, n_along) (one line per row, near range first); g: ground range
@@ -673,7 +673,8 @@ def slant_and_ray(g, h, tan0, g0, kappa, along_axis=1):
     kappa = 0): only comparisons and differences along one line are meaningful.
     Computed in the dtype of ``h`` (float32 keeps ~4 mm over 40 km lines).
     ``along_axis=0`` takes h as (n_along, n_lines) (one line per column) and returns r, q in
-    that layout, with the same arithmetic.
+    that layout, with the same arithmetic. ``out``: optional (r, q, scratch) arrays of h's
+    shape and dtype to write into.
     """
     dt = h.dtype
     if along_axis == 1:
@@ -683,23 +684,24 @@ def slant_and_ray(g, h, tan0, g0, kappa, along_axis=1):
     gc = per_sample(np.asarray(g, dtype=dt))
     t0 = per_line(np.asarray(tan0, dtype=dt))
     k = np.asarray(kappa, dtype=np.float64)
+    r, q, t = (None, None, None) if out is None else out
     if not np.any(k != 0):
-        r = t0 * gc
+        r = np.multiply(t0, gc, out=r)
         r -= h
-        q = h * t0
+        q = np.multiply(h, t0, out=q)
         q += gc
         return r, q
     kd = per_line(k.astype(dt))
     a = per_line(np.asarray(np.asarray(tan0) - k * np.asarray(g0), dtype=dt))
     half = kd * dt.type(0.5)
-    r = half * gc
+    r = np.multiply(half, gc, out=r)
     r += a
     r *= gc
-    t = half * h  # one scratch array for the three full-size intermediates (same arithmetic)
+    t = np.multiply(half, h, out=t)  # one scratch array for the three full-size intermediates
     np.subtract(1, t, out=t)
     t *= h
     r -= t  # r -= h (1 - half h)
-    q = h * t0
+    q = np.multiply(h, t0, out=q)
     np.subtract(gc, per_line(np.asarray(g0, dtype=dt)), out=t)
     q += t
     np.multiply(kd, h, out=t)
