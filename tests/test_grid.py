@@ -60,7 +60,7 @@ def test_reads_on_the_raster_lattice_equal_the_gdal_warp(sample_dir, monkeypatch
         for resampling in ("nearest", "bilinear", "cubic"):
             fast = warp_band(path, 1, g, resampling)
             with monkeypatch.context() as m:
-                m.setattr(grid_mod, "_aligned_window", lambda src, grid: None)
+                m.setattr(grid_mod, "_aligned_window", lambda src, grid, path="": None)
                 warped = warp_band(path, 1, g, resampling)
             assert np.array_equal(fast, warped, equal_nan=True)
     # Half a pixel off the lattice, or another pixel size: warped, not read.
@@ -102,3 +102,19 @@ def test_aligned_read_of_a_truncated_file_is_a_clear_error(tmp_path):
     ds = None
     with pytest.raises(GlasarError, match="could not read a window of .*truncated or corrupt"):
         warp_band(path, 1, grid)
+
+
+def test_a_rewritten_raster_is_not_judged_by_its_old_crs(tmp_path):
+    """The same-CRS answer of the aligned read is kept per file version: the same file rewritten in
+    another CRS (same lattice numbers) is warped, not read as if it were still in the grid's CRS."""
+    import os
+
+    arr = np.arange(100, dtype=np.float32).reshape(10, 10) + 1
+    gt = (1000.0, 20.0, 0, 2000.0, 0, -20.0)
+    path = write_geotiff(tmp_path / "a.tif", arr, gt)
+    g = make_grid((1000.0, 1800.0, 1200.0, 2000.0), UTM45, 20.0, 1000.0, 2000.0)
+    np.testing.assert_array_equal(warp_band(path, 1, g, resampling="nearest"), arr)
+    write_geotiff(tmp_path / "a.tif", arr, gt, epsg=32644)  # UTM 44N: 6 degrees west, nothing overlaps
+    st = os.stat(path)
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))  # a later version, whatever the clock
+    assert np.isnan(warp_band(path, 1, g, resampling="nearest")).all()
