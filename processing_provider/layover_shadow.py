@@ -26,7 +26,7 @@ from qgis.core import (
 )
 from qgis.PyQt.QtCore import QVariant
 
-from ..algorithms import GlasarError, layover_shadow, sar_io, terrain
+from ..algorithms import GlasarError, layover_shadow, sar_io, terrain, terrain_window
 from ..algorithms.grid import warp_band
 from .base import GlasarAlgorithm
 from .styling import style_on_completion, style_path
@@ -58,21 +58,26 @@ def scene_inputs(alg, parameters, context, feedback, input_key, heading_key, nea
         heading = scene.heading if scene.heading is not None else \
             (look - 90.0 - terrain.true_north_grid_azimuth(grid.srs_wkt, *centre) + 180.0) % 360.0 - 180.0
         feedback.pushInfo(alg.tr("Look azimuth {:.3f} deg from the raster's {} tag").format(look, tagged[1]))
-    else:
-        if heading is None:
-            heading = scene.heading
-            if heading is not None:
-                feedback.pushInfo(alg.tr("Heading {:.2f} deg from the raster's HEADING tag").format(heading))
-        look = terrain.look_azimuth(heading, grid.srs_wkt, *centre)
+    angle = None
     if "angle" in scene.bands:
-        inc = warp_band(scene.path, scene.bands["angle"], grid, resampling="nearest").astype(np.float64)
+        angle = warp_band(scene.path, scene.bands["angle"], grid, resampling="nearest").astype(np.float64)
         feedback.pushInfo(alg.tr("Incidence from the raster's angle band ({:.2f}..{:.2f} deg)").format(
-            float(np.nanmin(inc)), float(np.nanmax(inc))))
+            float(np.nanmin(angle)), float(np.nanmax(angle))))
     else:
         near, far = _number(alg, parameters, near_key, context), _number(alg, parameters, far_key, context)
         if near is None or far is None:
             raise GlasarError(f"{scene.name} has no incidence-angle band: give {near_key} and {far_key}")
-        inc = terrain.incidence_near_far(grid.shape, spacing, look, near, far)
+    if tagged is None:
+        if heading is None:
+            heading = scene.heading
+            if heading is not None:
+                feedback.pushInfo(alg.tr("Heading {:.2f} deg from the raster's HEADING tag").format(heading))
+        if heading is None:
+            terrain.look_azimuth(None)  # raises the message that says what to give
+        mid_incidence = float(np.nanmedian(angle)) if angle is not None else 0.5 * (near + far)
+        look = terrain_window.look_from_platform_heading(heading, grid.srs_wkt, *centre, mid_incidence)
+        feedback.pushInfo(alg.tr("Look azimuth {:.3f} deg (grid) from the platform heading at the scene").format(look))
+    inc = angle if angle is not None else terrain.incidence_near_far(grid.shape, spacing, look, near, far)
     dem = terrain.resample_dem(dem_path, grid, resampling)
     return dict(scene=scene, grid=grid, geotransform=grid.geotransform, srs_wkt=grid.srs_wkt, heading=heading,
                 spacing=spacing, look=look, incidence=inc, dem=dem)
@@ -130,8 +135,9 @@ class LayoverShadowAlgorithm(GlasarAlgorithm):
                                                     QgsProcessingParameterNumber.Type.Double, optional=True,
                                                     minValue=-360.0, maxValue=360.0),
                        "Flight direction of the pass, clockwise from true north (Sentinel-1 annotation "
-                       "platformHeading): about -12 ascending, -168 descending at mid latitudes. Required without "
-                       "INPUT; with INPUT it overrides the raster's HEADING tag.")
+                       "platformHeading, at the nadir track; turned to the scene by the meridians' convergence): about "
+                       "-12 ascending, -168 descending at mid latitudes. Required without INPUT; with INPUT it "
+                       "overrides the raster's tags.")
         self.add_param(QgsProcessingParameterNumber(self.INCIDENCE_NEAR, self.tr("Incidence at near range (deg)"),
                                                     QgsProcessingParameterNumber.Type.Double, 39.0,
                                                     minValue=1.0, maxValue=89.0),
@@ -194,9 +200,9 @@ class LayoverShadowAlgorithm(GlasarAlgorithm):
                 spacing = terrain.metric_spacing(gt, wkt, size)
                 heading = _number(self, parameters, self.HEADING, context)
                 cx, cy = gt[0] + gt[1] * size[0] / 2.0, gt[3] + gt[5] * size[1] / 2.0
-                look = terrain.look_azimuth(heading, wkt, cx, cy)
                 near = self.parameterAsDouble(parameters, self.INCIDENCE_NEAR, context)
                 far = self.parameterAsDouble(parameters, self.INCIDENCE_FAR, context)
+                look = terrain_window.look_from_platform_heading(heading, wkt, cx, cy, 0.5 * (near + far))
                 inc = terrain.incidence_near_far(dem.shape, spacing, look, near, far)
                 orbit_pass = ""
             feedback.pushInfo(self.tr("Look azimuth {:.2f} deg (grid), pixel {:.2f} x {:.2f} m, {} x {} pixels, "

@@ -40,7 +40,8 @@ class SlopeCorrectionAlgorithm(GlasarAlgorithm):
         "Corrects Sentinel-1 backscatter for terrain: sigma0 -> gamma0 -> terrain-flattened gamma0, on the "
         "INPUT raster's grid, with the DEM resampled onto it.\n\n"
         "Geometry: look direction = heading + 90 deg (Sentinel-1 looks right; heading from the raster's "
-        "HEADING tag or the HEADING parameter, converted from true north to grid north); range slope alpha_r "
+        "LOOK_AZIMUTH, HEADING_LOCAL or HEADING tag, or the HEADING parameter: the platform heading from true "
+        "north, turned to the along-track direction at the scene and to grid north); range slope alpha_r "
         "and azimuth slope alpha_az from the metric DEM gradient (positive alpha_r = facing the sensor); "
         "incidence theta from the angle band (or INCIDENCE_NEAR/INCIDENCE_FAR).\n\n"
         "MODEL: volume, gamma0_flat = gamma0 tan(theta - alpha_r)/tan(theta); surface, gamma0_flat = gamma0 "
@@ -74,8 +75,9 @@ class SlopeCorrectionAlgorithm(GlasarAlgorithm):
         self.add_param(QgsProcessingParameterNumber(self.HEADING, self.tr("Heading (deg from true north)"),
                                                     QgsProcessingParameterNumber.Type.Double, optional=True,
                                                     minValue=-360.0, maxValue=360.0),
-                       "Flight direction of the pass, clockwise from true north; overrides the raster's HEADING "
-                       "tag (required when the raster has none).", advanced=True)
+                       "Flight direction of the pass, clockwise from true north (Sentinel-1 annotation "
+                       "platformHeading, at the nadir track; turned to the scene by the meridians' convergence); "
+                       "overrides the raster's tags (required when the raster has none).", advanced=True)
         self.add_param(QgsProcessingParameterNumber(self.INCIDENCE_NEAR, self.tr("Incidence at near range (deg)"),
                                                     QgsProcessingParameterNumber.Type.Double, optional=True,
                                                     minValue=1.0, maxValue=89.0),

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from osgeo import gdal, ogr, osr
 
+from glasar.algorithms import terrain_window
 from glasar.algorithms import layover_shadow as ls, slope_correction as sc, terrain
 from glasar.algorithms.grid import Grid, warp_band
 
@@ -41,8 +42,14 @@ def ee_scene(tmp_path_factory, dem_path):
     Oetztal, simulated with the volume model from gamma0_flat = -8 dB (VV), -15 dB (VH)."""
     grid = _utm_grid()
     dem = terrain.resample_dem(dem_path, grid, "bilinear").astype(np.float64)
-    look = terrain.look_azimuth(HEADING, grid.srs_wkt, *terrain.grid_centre(grid))
-    inc = terrain.incidence_near_far(grid.shape, terrain.grid_spacing(grid), look, 38.2, 38.5)
+    # HEADING is the platform heading (at nadir): the look direction at the scene is turned by the
+    # meridians' convergence between nadir and scene (s1_metadata.local_from_platform_heading),
+    # evaluated at the scene's median incidence as the algorithms do
+    inc = np.full(grid.shape, 38.35)
+    for _ in range(2):
+        look = terrain_window.look_from_platform_heading(HEADING, grid.srs_wkt, *terrain.grid_centre(grid),
+                                                         float(np.median(inc)))
+        inc = terrain.incidence_near_far(grid.shape, terrain.grid_spacing(grid), look, 38.2, 38.5)
     tan_r, _ = terrain.range_azimuth_slopes(dem, terrain.grid_spacing(grid), look)
     t, a = np.radians(inc), np.arctan(tan_r)
     with np.errstate(invalid="ignore"):
@@ -169,13 +176,17 @@ def test_layovershadow_dem_only_on_the_dem_grid(glasar_provider, dem_path, tmp_p
     dem, gt, wkt = terrain.read_dem(dem_path)
     assert mask.shape == dem.shape and ds.GetGeoTransform() == gt
     spacing = terrain.metric_spacing(gt, wkt, (dem.shape[1], dem.shape[0]))
-    look = terrain.look_azimuth(HEADING)
+    centre = gt[0] + gt[1] * dem.shape[1] / 2.0, gt[3] + gt[5] * dem.shape[0] / 2.0
+    look = terrain_window.look_from_platform_heading(HEADING, wkt, *centre, 38.0)
     direct = ls.layover_shadow_mask(dem, spacing, look, terrain.incidence_near_far(dem.shape, spacing, look, 37.5,
                                                                                     38.5))
     assert np.array_equal(mask, direct)
     assert set(np.unique(mask)) <= {0, 1, 2, 4, 5, 6, 8, 9, 10}
     assert 0.05 < (mask > 0).mean() < 0.12
-    assert float(ds.GetMetadata()["LOOK_AZIMUTH_GRID"]) == pytest.approx(284.3488, abs=1e-4)
+    # the geographic DEM's grid north is true north: heading + 90 = 284.3488 at nadir, turned by the
+    # convergence of the meridians between nadir and the Oetztal (47 N): about 4.5 deg
+    assert float(ds.GetMetadata()["LOOK_AZIMUTH_GRID"]) == pytest.approx(look, abs=1e-6)
+    assert -4.7 < look - 284.3488 < -4.2
     assert os.path.exists(tmp_path / "ls.qml")  # the style travels with the file
 
 
