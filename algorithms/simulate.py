@@ -162,6 +162,23 @@ def _central_difference(a):
     return d
 
 
+def _running_extremes(r, beta):
+    """(valid, max_{j<k} r_j, min_{j>k} r_j, max_{j<k} beta_j) along range lines (last axis near ->
+    far); samples without ground neither count nor bound (-inf / +inf)."""
+    r = np.asarray(r, dtype=np.float64)
+    beta = np.asarray(beta, dtype=np.float64)
+    valid = np.isfinite(r) & np.isfinite(beta)
+    lead = r.shape[:-1] + (1,)
+    r_lo = np.where(valid, r, -np.inf)
+    r_hi = np.where(valid, r, np.inf)
+    prev_max = np.concatenate([np.full(lead, -np.inf), np.maximum.accumulate(r_lo, axis=-1)[..., :-1]], axis=-1)
+    next_min = np.concatenate(
+        [np.minimum.accumulate(r_hi[..., ::-1], axis=-1)[..., ::-1][..., 1:], np.full(lead, np.inf)], axis=-1)
+    b_lo = np.where(valid, beta, -np.inf)
+    prev_beta = np.concatenate([np.full(lead, -np.inf), np.maximum.accumulate(b_lo, axis=-1)[..., :-1]], axis=-1)
+    return valid, prev_max, next_min, prev_beta
+
+
 def layover_shadow_from_geometry(r, beta, eps_r=1e-6, eps_beta=1e-12):
     """Layover/shadow bits of range lines (last axis ordered near -> far) from r and beta.
 
@@ -173,17 +190,8 @@ def layover_shadow_from_geometry(r, beta, eps_r=1e-6, eps_beta=1e-12):
     """
     r = np.asarray(r, dtype=np.float64)
     beta = np.asarray(beta, dtype=np.float64)
-    valid = np.isfinite(r) & np.isfinite(beta)
-    lead = r.shape[:-1] + (1,)
-    r_lo = np.where(valid, r, -np.inf)
-    r_hi = np.where(valid, r, np.inf)
-    prev_max = np.concatenate([np.full(lead, -np.inf), np.maximum.accumulate(r_lo, axis=-1)[..., :-1]], axis=-1)
-    next_min = np.concatenate(
-        [np.minimum.accumulate(r_hi[..., ::-1], axis=-1)[..., ::-1][..., 1:], np.full(lead, np.inf)], axis=-1
-    )
+    valid, prev_max, next_min, prev_beta = _running_extremes(r, beta)
     layover = valid & ((r < prev_max - eps_r) | (r > next_min + eps_r))
-    b_lo = np.where(valid, beta, -np.inf)
-    prev_beta = np.concatenate([np.full(lead, -np.inf), np.maximum.accumulate(b_lo, axis=-1)[..., :-1]], axis=-1)
     shadow = valid & (beta < prev_beta - eps_beta)
     with np.errstate(invalid="ignore"):
         active_l = layover & (_central_difference(r) < 0)
@@ -204,16 +212,8 @@ def truth_margins(r, beta):
     (bits_at_pixels). NaN where there is no ground; clipped to +-1e9."""
     r = np.asarray(r, dtype=np.float64)
     beta = np.asarray(beta, dtype=np.float64)
-    valid = np.isfinite(r) & np.isfinite(beta)
-    lead = r.shape[:-1] + (1,)
-    r_lo = np.where(valid, r, -np.inf)
-    r_hi = np.where(valid, r, np.inf)
-    prev_max = np.concatenate([np.full(lead, -np.inf), np.maximum.accumulate(r_lo, axis=-1)[..., :-1]], axis=-1)
-    next_min = np.concatenate(
-        [np.minimum.accumulate(r_hi[..., ::-1], axis=-1)[..., ::-1][..., 1:], np.full(lead, np.inf)], axis=-1)
+    valid, prev_max, next_min, prev_beta = _running_extremes(r, beta)
     lay = np.maximum(prev_max - r, r - next_min)
-    b_lo = np.where(valid, beta, -np.inf)
-    prev_beta = np.concatenate([np.full(lead, -np.inf), np.maximum.accumulate(b_lo, axis=-1)[..., :-1]], axis=-1)
     sh = prev_beta - beta
     for m in (lay, sh):
         np.clip(m, -1e9, 1e9, out=m)
