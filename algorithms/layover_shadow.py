@@ -114,6 +114,23 @@ def _geometry(lines, inc, selection, stride=8):
     return np.tan(theta0), g0, kappa
 
 
+def _below_running_max(values, run, carry, below, margin=None, no_partner=None):
+    """One chunk of lines (axis 0 along range): ``below`` = values under the running max of the
+    nearer samples (``carry``: the max over the previous chunks, None for the first), ``margin``
+    (optional) = that max minus the value (``no_partner`` where nothing lies nearer). ``run`` is
+    the scratch buffer of the running max. Returns the carry for the next chunk."""
+    _running(np.fmax, values, run, carry=carry)
+    np.less(values[1:], run[:-1], out=below[1:])
+    if carry is None:
+        below[0] = False
+    else:
+        np.less(values[0], carry, out=below[0])
+    if margin is not None:
+        np.subtract(run[:-1], values[1:], out=margin[1:])
+        np.subtract(no_partner if carry is None else carry, values[0], out=margin[0])
+    return run[-1].copy()
+
+
 def _central_negative_rows(v, j0, j1, e0, n):
     """Boolean for the samples j0..j1 of lines of n samples: the central difference along
     axis 0 is negative (one-sided at the line ends). v holds the samples e0..min(j1 + 1, n)
@@ -217,35 +234,17 @@ def exact_flags_along(h, g, tan0, g0, kappa, chunk=None, margins=False, out=None
         fl = flags[j0:j1]
         # Layover behind a fold: r below the running max of the nearer samples. NaN samples
         # (outside the DEM) neither count nor get flagged.
-        run = _running(np.fmax, rc, run_buf[:j1 - j0], carry=carry_r)
         lay = lay_buf[:j1 - j0]
-        np.less(rc[1:], run[:-1], out=lay[1:])
-        if carry_r is None:
-            lay[0] = False
-        else:
-            np.less(rc[0], carry_r, out=lay[0])
-        if margins:
-            lm = lay_m[j0:j1]
-            np.subtract(run[:-1], rc[1:], out=lm[1:])
-            np.subtract(no_partner if carry_r is None else carry_r, rc[0], out=lm[0])
+        carry_r = _below_running_max(rc, run_buf[:j1 - j0], carry_r, lay,
+                                     lay_m[j0:j1] if margins else None, no_partner if margins else None)
         act = _central_negative_rows(r, j0, j1, e0, n)
-        carry_r = run[-1].copy()
         fl |= act.view(np.uint8)  # ACTIVE_LAYOVER = 1
         fl |= lay.view(np.uint8) << 1  # behind a fold; the backward pass completes bit 2
         # Shadow: q below the running max of the nearer samples.
-        _running(np.fmax, qc, run, carry=carry_q)
         sh = lay
-        np.less(qc[1:], run[:-1], out=sh[1:])
-        if carry_q is None:
-            sh[0] = False
-        else:
-            np.less(qc[0], carry_q, out=sh[0])
-        if margins:
-            sm = sh_m[j0:j1]
-            np.subtract(run[:-1], qc[1:], out=sm[1:])
-            np.subtract(no_partner if carry_q is None else carry_q, qc[0], out=sm[0])
+        carry_q = _below_running_max(qc, run_buf[:j1 - j0], carry_q, sh,
+                                     sh_m[j0:j1] if margins else None, no_partner if margins else None)
         act = _central_negative_rows(q, j0, j1, e0, n)
-        carry_q = run[-1].copy()
         act &= sh  # active shadow: an occluded sample on a facet facing away (as the truth)
         sh &= ~act
         fl |= act.view(np.uint8) << 2  # ACTIVE_SHADOW = 4
