@@ -117,12 +117,12 @@ def pass_look_azimuth(prepared, grid, role, incidence_deg):
     if local is not None:
         return look_azimuth(local, grid.srs_wkt, cx, cy), "HEADING_LOCAL tag"
     if scene.heading is not None and np.isfinite(scene.heading):
-        local = s1.local_from_platform_heading(scene.heading, lon, lat, incidence_deg)
-        return look_azimuth(local, grid.srs_wkt, cx, cy), "HEADING tag (platform heading)"
+        return (look_from_platform_heading(scene.heading, grid.srs_wkt, cx, cy, incidence_deg),
+                "HEADING tag (platform heading)")
     orbit_pass = scene.orbit_pass or role.upper()
     platform = s1.heading_from_pass_latitude(orbit_pass, lat)
-    local = s1.local_from_platform_heading(platform, lon, lat, incidence_deg)
-    return look_azimuth(local, grid.srs_wkt, cx, cy), f"orbit model for a {orbit_pass.lower()} pass"
+    return (look_from_platform_heading(platform, grid.srs_wkt, cx, cy, incidence_deg),
+            f"orbit model for a {orbit_pass.lower()} pass")
 
 
 def pass_incidence(prepared, grid, fallback_deg):
